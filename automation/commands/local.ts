@@ -1,0 +1,12 @@
+// Placeholder until this command's module lands; replaced by its implementation.
+import { CommandFailure, type CommandSpec } from "../command";
+
+export const command: CommandSpec = {
+  name: "local",
+  summary: "(not implemented yet)",
+  usage: "",
+  options: {},
+  async run() {
+    throw new CommandFailure("local is not implemented yet");
+  },
+};

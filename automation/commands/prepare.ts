@@ -1,0 +1,12 @@
+// Placeholder until this command's module lands; replaced by its implementation.
+import { CommandFailure, type CommandSpec } from "../command";
+
+export const command: CommandSpec = {
+  name: "prepare",
+  summary: "(not implemented yet)",
+  usage: "",
+  options: {},
+  async run() {
+    throw new CommandFailure("prepare is not implemented yet");
+  },
+};
