@@ -109,3 +109,39 @@ export function matchPath(template: string, path: string): Record<string, string
   }
   return params;
 }
+
+/** One route of the REST API as deployed: a contract route, or a catch-all to a function. */
+export interface GatewayRoute {
+  /** "ANY" is API Gateway's x-amazon-apigateway-any-method. */
+  method: HttpMethod | "ANY";
+  path: string;
+  fn: FunctionName;
+}
+
+/** Greedy path that sends every other path to the synced app (integrated handler only). */
+export const GREEDY_PATH = "/{proxy+}";
+
+/**
+ * What the REST API routes, used by the stack's OpenAPI body and by the local API Gateway emulation:
+ * - every contract route to its function;
+ * - ANY on each contract path to the function owning that path, so the function answers the CORS
+ *   preflight (OPTIONS, echoing only configured origins) and 405 for a wrong method;
+ * - with `greedy` (the integrated handler), `/{proxy+}` ANY to `api`, so every route of the synced app is reachable.
+ * Unmatched paths never reach a function: the gateway answers GATEWAY_NOT_FOUND.
+ * Precedence when matching: an exact method beats ANY, a literal segment beats a `{param}`, the greedy path is last.
+ */
+export function gatewayRoutes(opts: { greedy: boolean }): GatewayRoute[] {
+  const routes: GatewayRoute[] = ROUTES.map((r) => ({ method: r.method, path: r.path, fn: r.fn }));
+  const owners = new Map<string, FunctionName>();
+  for (const r of ROUTES) {
+    const owner = owners.get(r.path);
+    if (owner && owner !== r.fn) throw new Error(`path ${r.path} is served by two functions`);
+    owners.set(r.path, r.fn);
+  }
+  for (const [path, fn] of owners) routes.push({ method: "ANY", path, fn });
+  if (opts.greedy) routes.push({ method: "ANY", path: GREEDY_PATH, fn: "api" });
+  return routes;
+}
+
+/** Status and body the gateway itself answers for a path no route matches (a Gateway Response, not a function). */
+export const GATEWAY_NOT_FOUND = { statusCode: 404, body: { error: "Not found", code: "NOT_FOUND" } } as const;
