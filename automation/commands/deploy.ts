@@ -1,12 +1,364 @@
-// Placeholder until this command's module lands; replaced by its implementation.
-import { CommandFailure, type CommandSpec } from "../command";
+// `deploy --stack NAME [--allow-destructive] [--skip-smoke] [--write-smoke] [--invalidate]`:
+// detect → prepare → preview → guard → up → outputs → invalidation → smoke → reports.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { CloudFrontClient } from "@aws-sdk/client-cloudfront";
+import { CommandFailure, type CommandSpec, type Logger, intOption, stringOption, UsageError, writeReport } from "../command";
+import { countsLine, type PreviewDiff, renderPreviewMarkdown } from "../diff";
+import { appendStepSummary } from "../github";
+import { enforceGuard, evaluateGuard, type GuardVerdict, guardNotice } from "../guard";
+import { createInvalidation, decideInvalidation } from "../invalidate";
+import {
+  applySecretsFromEnv,
+  checkNoChanges,
+  CONFIG_NAMESPACE,
+  defaultPolicyPacks,
+  deployMessage,
+  diffOfFailure,
+  EngineInterruptedError,
+  type EngineStack,
+  FRONTEND_FINGERPRINT_TAG,
+  type MaskedOutputs,
+  type OpMap,
+  openStack,
+  previewStack,
+  PROJECT_NAME,
+  recordDeployedCommit,
+  type RetryPolicy,
+  stringOutput,
+  upStack,
+} from "../pulumi";
+import { buildDeploymentContext } from "../context";
+import { prepareIntegration } from "../prepare";
+import { buildDeploymentSummary, type DeploymentSummary, REPORT_FILES, type StackStatus } from "../reports";
+import { HANDLER_PREFERENCES, type HandlerKind, type HandlerPreference } from "../select";
+import { runSmokeTests, type SmokeReport, writeSmokeReports } from "../smoke";
+import { failureOutcome } from "./preview";
+import { smokeCredentials, smokeSummaryLine } from "./smoke";
+
+export const DEPLOY_REPORTS = {
+  result: "deployment-result.json",
+  outputs: "stack-outputs.json",
+  changes: "deployment-changes.md",
+} as const;
+
+/** What deploy uses from deployment-context.json (automation/context.ts). */
+export interface DeployContext {
+  deployment_type: string;
+  api_sync_detected: boolean;
+  execution_mode: string;
+  trigger_type: string;
+  branch: string;
+  commit: string | null;
+  /** The handler the repository state selects; null when none can be (then `reason` says why). */
+  handler?: string | null;
+  reason?: string;
+}
+
+export interface DeployRunOptions {
+  repoRoot: string;
+  reportsDir: string;
+  stackName: string;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  signal: AbortSignal;
+  allowDestructive?: boolean;
+  skipSmoke?: boolean;
+  /** Run the smoke suite's write cycle (SMOKE_ADMIN_EMAIL / SMOKE_ADMIN_PASSWORD). */
+  writeSmoke?: boolean;
+  smokeTimeoutS?: number;
+  smokeRetries?: number;
+  /** Invalidate the CloudFront cache even when the frontend files look unchanged. */
+  forceInvalidation?: boolean;
+  handler?: HandlerPreference;
+  policyPacks?: string[];
+  /** Seams: a stack instead of the real one, a CloudFront client, the detect/prepare steps. */
+  stack?: EngineStack;
+  cloudFront?: CloudFrontClient;
+  detect?: () => Promise<DeployContext> | DeployContext;
+  prepare?: (preference: HandlerPreference) => Promise<{ handler: HandlerKind } & Record<string, unknown>>;
+  retry?: RetryPolicy;
+  progress?: (text: string) => void;
+  now?: () => Date;
+}
+
+export type DeployStatus = "succeeded" | "blocked" | "failed" | "cancelled";
+
+export interface DeployRunResult {
+  stack: string;
+  status: DeployStatus;
+  /** `up` ran and succeeded. */
+  deployed: boolean;
+  commit: string | null;
+  planned_changes: OpMap;
+  resource_changes: OpMap;
+  guard: GuardVerdict;
+  outputs: MaskedOutputs;
+  smoke: { status: "passed" | "failed" | "skipped"; totals?: SmokeReport["totals"]; reason?: string };
+  invalidation: { status: "created" | "skipped" | "failed"; reason: string; id?: string };
+  commit_tagged: boolean;
+  warnings: string[];
+  reports: Record<string, string>;
+  error?: string;
+}
+
+export async function runDeploy(opts: DeployRunOptions): Promise<DeployRunResult> {
+  const { log, signal } = opts;
+  const now = opts.now ?? (() => new Date());
+  const startedAt = now();
+  const isCi = Boolean(opts.env.CI);
+  const engine = { signal, log, ci: isCi, progress: opts.progress, ...opts.retry };
+  const reports: Record<string, string> = {};
+  const warnings: string[] = [];
+  const result: DeployRunResult = {
+    stack: opts.stackName,
+    status: "failed",
+    deployed: false,
+    commit: null,
+    planned_changes: {},
+    resource_changes: {},
+    guard: { findings: [], allowed: true, overridden: false },
+    outputs: {},
+    smoke: { status: "skipped", reason: "the deployment did not complete" },
+    invalidation: { status: "skipped", reason: "the deployment did not complete" },
+    commit_tagged: false,
+    warnings,
+    reports,
+  };
+
+  // 1. detect → 2. prepare: the same steps `detect`/`prepare` run, so the stack deploys what they chose.
+  const context = await log.step("detect", () => (opts.detect ?? defaultDetect(opts))());
+  reports.context = writeReport(opts.reportsDir, REPORT_FILES.context, context);
+  result.commit = context.commit && /^[0-9a-f]{40}$/i.test(context.commit) ? context.commit.toLowerCase() : null;
+  // Fail closed: a repository state that selects no handler (e.g. synced code modified after the sync) is not deployed.
+  if (context.handler === null) throw new CommandFailure(`nothing deployed: no handler can be selected (${context.reason ?? "see deployment-context.json"})`);
+  let prepared: HandlerKind = context.handler === "integrated" ? "integrated" : "enhanced";
+
+  let stack: EngineStack | undefined;
+  let pulumiVersion: string | null = null;
+  let region: string | null = opts.env.AWS_REGION ?? opts.env.AWS_DEFAULT_REGION ?? null;
+  let stackStatus: StackStatus = "failed";
+  let changes: PreviewDiff | undefined;
+  let upStarted = false;
+  try {
+    const integration = await log.step("prepare", () => (opts.prepare ?? defaultPrepare(opts))(opts.handler ?? "auto"));
+    reports.integration = writeReport(opts.reportsDir, REPORT_FILES.integration, integration);
+    prepared = integration.handler;
+
+    stack = opts.stack ?? (await log.step(`select stack ${opts.stackName}`, () => openStack({ repoRoot: opts.repoRoot, stackName: opts.stackName, env: opts.env, log })));
+    pulumiVersion = stack.pulumiVersion ?? null;
+    region ??= (await stack.getConfigValue("aws:region").catch(() => undefined)) ?? null;
+    const secrets = await applySecretsFromEnv(stack, opts.env);
+    if (secrets.length) log.info(`secret config set from the environment: ${secrets.join(", ")}`);
+    const policyPacks = opts.policyPacks ?? defaultPolicyPacks(opts.repoRoot);
+
+    // 3. preview → 4. guard: nothing is touched when a table, the bucket or the distribution would go.
+    const planned = await log.step(`preview ${stack.name}`, () => previewStack(stack!, { ...engine, policyPacks }));
+    result.planned_changes = planned.changeSummary;
+    log.info(`planned: ${countsLine(planned.diff.counts)}`);
+    result.guard = evaluateGuard(planned.diff, opts.allowDestructive === true);
+    if (result.guard.overridden) warnings.push(`destructive changes allowed by --allow-destructive: ${result.guard.findings.map((f) => `${f.op} ${f.name}`).join(", ")}`);
+    if (!result.guard.allowed) {
+      result.status = "blocked";
+      stackStatus = "skipped";
+      changes = planned.diff;
+      enforceGuard(result.guard);
+    }
+
+    // 5. up
+    upStarted = true;
+    const up = await log.step(`update ${stack.name}`, () => upStack(stack!, { ...engine, policyPacks, message: deployMessage(result.commit ?? undefined) }));
+    changes = up.diff;
+    result.deployed = true;
+    stackStatus = "succeeded";
+    result.resource_changes = up.changeSummary;
+    result.outputs = up.outputs;
+    reports.outputs = writeReport(opts.reportsDir, DEPLOY_REPORTS.outputs, up.outputs);
+    if (result.commit) result.commit_tagged = await recordDeployedCommit(stack, result.commit, log);
+    else warnings.push("the deployed commit is unknown (not a git checkout?): the stack was not tagged");
+
+    // 6. determinism: right after `up`, a preview must be empty.
+    const drift = await log.step("check the update is reproducible", () => checkNoChanges(stack!, { ...engine, policyPacks }));
+    if (drift) {
+      warnings.push(`${drift}: some input is not deterministic (a bundle, a timestamp); the next deploy will change it again`);
+      log.warn(warnings.at(-1)!);
+    }
+
+    // 7. CloudFront invalidation when the frontend files changed.
+    result.invalidation = await invalidateIfChanged(stack, opts, up.outputs, warnings);
+
+    // 8. smoke tests against apiUrl.
+    result.smoke = await smoke(opts, up.outputs, reports);
+    result.status = result.smoke.status === "failed" ? "failed" : "succeeded";
+    if (result.smoke.status === "failed") result.error = "smoke tests failed after the update";
+  } catch (err) {
+    if (err instanceof EngineInterruptedError || signal.aborted) result.status = "cancelled";
+    else if (result.status !== "blocked") result.status = "failed";
+    result.error = oneLine(err);
+    const partial = diffOfFailure(err);
+    // A failed or interrupted `up` changed what its events say it started; a failed preview changed nothing.
+    if (upStarted && !result.deployed) {
+      if (partial) result.resource_changes = { ...partial.counts };
+      stackStatus = result.status === "cancelled" ? "cancelled" : "failed";
+    } else if (!result.deployed && result.status !== "blocked") {
+      stackStatus = result.status === "cancelled" ? "cancelled" : "failed";
+    }
+    changes = partial ?? changes;
+    writeDeployReports(opts, result, context, prepared, { startedAt, finishedAt: now(), stackStatus, pulumiVersion, region, changes });
+    throw Object.assign(err as Error, { deployResult: result });
+  }
+  writeDeployReports(opts, result, context, prepared, { startedAt, finishedAt: now(), stackStatus, pulumiVersion, region, changes });
+  return result;
+}
+
+function writeDeployReports(
+  opts: DeployRunOptions,
+  result: DeployRunResult,
+  context: DeployContext,
+  prepared: HandlerKind,
+  run: { startedAt: Date; finishedAt: Date; stackStatus: StackStatus; pulumiVersion: string | null; region: string | null; changes?: PreviewDiff },
+): DeploymentSummary {
+  const deployedKind = stringOutput(result.outputs, "handlerKind");
+  const handlerUsed: HandlerKind = deployedKind === "integrated" || deployedKind === "enhanced" ? deployedKind : prepared;
+  const summary = buildDeploymentSummary({
+    context,
+    successful: result.deployed,
+    stackStatus: run.stackStatus,
+    startedAt: run.startedAt,
+    finishedAt: run.finishedAt,
+    outputs: { apiUrl: stringOutput(result.outputs, "apiUrl"), frontendUrl: stringOutput(result.outputs, "frontendUrl"), bucket: stringOutput(result.outputs, "frontendBucket") },
+    handlerUsed,
+    handlerSelected: prepared,
+    handlerNote: handlerUsed !== prepared ? `the stack deployed the ${handlerUsed} handler, prepare chose ${prepared}` : null,
+    resourceChanges: result.resource_changes as Record<string, number>,
+    stack: result.stack,
+    region: run.region,
+    pulumiVersion: run.pulumiVersion,
+    target: "aws",
+    ...(result.error ? { error: result.error } : {}),
+  });
+  result.reports.summary = writeReport(opts.reportsDir, REPORT_FILES.summary, summary);
+  if (run.changes) {
+    const notices = [guardNotice(result.guard), ...result.warnings.map((w) => `> ⚠️ ${w}`), result.error ? `> ⛔ ${result.error}` : undefined].filter((n): n is string => Boolean(n));
+    const markdown = renderPreviewMarkdown(run.changes, { project: PROJECT_NAME, stack: result.stack, title: result.deployed ? "update" : "deploy (not applied)", context: result.commit ? `for commit \`${result.commit.slice(0, 12)}\`` : undefined, notices });
+    result.reports.changes = writeReport(opts.reportsDir, DEPLOY_REPORTS.changes, markdown);
+    appendStepSummary(opts.env, markdown);
+  }
+  result.reports.result = writeReport(opts.reportsDir, DEPLOY_REPORTS.result, result);
+  return summary;
+}
+
+async function invalidateIfChanged(stack: EngineStack, opts: DeployRunOptions, outputs: MaskedOutputs, warnings: string[]): Promise<DeployRunResult["invalidation"]> {
+  const configured = await stack.getConfigValue(`${CONFIG_NAMESPACE}:frontendDir`).catch(() => undefined);
+  const frontendDir = configured ? path.resolve(opts.repoRoot, configured) : undefined;
+  if (frontendDir && !fs.existsSync(frontendDir)) {
+    warnings.push(`frontendDir ${configured} does not exist: no CloudFront invalidation`);
+    return { status: "skipped", reason: warnings.at(-1)! };
+  }
+  const previous = await stack.getTag(FRONTEND_FINGERPRINT_TAG).catch(() => undefined);
+  const decision = decideInvalidation({ frontendDir, previous: previous || undefined, force: opts.forceInvalidation, distributionId: stringOutput(outputs, "distributionId") });
+  if (!decision.invalidate) return { status: "skipped", reason: decision.reason };
+  try {
+    const created = await opts.log.step("invalidate the CloudFront cache (/*)", () =>
+      createInvalidation({ distributionId: stringOutput(outputs, "distributionId")!, callerReference: `people-register-${Date.now()}`, client: opts.cloudFront, signal: opts.signal }),
+    );
+    if (decision.fingerprint) await stack.setTag(FRONTEND_FINGERPRINT_TAG, decision.fingerprint).catch((err) => warnings.push(`could not record the frontend fingerprint: ${oneLine(err)}`));
+    return { status: "created", reason: decision.reason, id: created.id };
+  } catch (err) {
+    if (opts.signal.aborted) throw err;
+    // The deployment stands; the next deploy retries the invalidation because no fingerprint was recorded.
+    warnings.push(`CloudFront invalidation failed (${oneLine(err)}); cached frontend files may be stale until it succeeds`);
+    opts.log.warn(warnings.at(-1)!);
+    return { status: "failed", reason: warnings.at(-1)! };
+  }
+}
+
+async function smoke(opts: DeployRunOptions, outputs: MaskedOutputs, reports: Record<string, string>): Promise<DeployRunResult["smoke"]> {
+  if (opts.skipSmoke) return { status: "skipped", reason: "--skip-smoke" };
+  const apiUrl = stringOutput(outputs, "apiUrl");
+  if (!apiUrl) throw new CommandFailure("the stack has no apiUrl output to smoke-test (use --skip-smoke to deploy without smoke tests)");
+  const credentials = opts.writeSmoke ? smokeCredentials(opts.env) : undefined;
+  const frontendUrl = stringOutput(outputs, "frontendUrl");
+  const report = await opts.log.step(`smoke tests against ${apiUrl}`, () =>
+    runSmokeTests({
+      baseUrl: apiUrl,
+      write: opts.writeSmoke === true,
+      origin: frontendUrl ? new URL(frontendUrl).origin : undefined,
+      timeoutS: opts.smokeTimeoutS ?? 10,
+      ...(opts.smokeRetries !== undefined ? { retries: opts.smokeRetries, retryDelayMs: 100 } : {}),
+      credentials,
+      log: opts.log,
+      signal: opts.signal,
+    }),
+  );
+  const files = writeSmokeReports(opts.reportsDir, report);
+  reports.test_json = files.json;
+  reports.test_xml = files.xml;
+  opts.log.info(smokeSummaryLine(report));
+  return { status: report.passed ? "passed" : "failed", totals: report.totals };
+}
+
+function defaultDetect(opts: DeployRunOptions): () => Promise<DeployContext> {
+  return () => buildDeploymentContext({ repoRoot: opts.repoRoot, preference: opts.handler ?? "auto", flags: { mode: "deployment" }, env: opts.env });
+}
+
+function defaultPrepare(opts: DeployRunOptions): (preference: HandlerPreference) => Promise<{ handler: HandlerKind } & Record<string, unknown>> {
+  return async (preference) => ({ ...(await prepareIntegration({ repoRoot: opts.repoRoot, preference, log: opts.log, signal: opts.signal, installDependencies: true, env: opts.env })) });
+}
+
+function oneLine(err: unknown): string {
+  return ((err as Error)?.message ?? String(err)).split("\n")[0];
+}
 
 export const command: CommandSpec = {
   name: "deploy",
-  summary: "(not implemented yet)",
-  usage: "",
-  options: {},
-  async run() {
-    throw new CommandFailure("deploy is not implemented yet");
+  summary: "Deploy the stack: detect, prepare, preview, destructive-change guard, up, CloudFront invalidation, smoke tests, reports",
+  usage:
+    "--stack NAME [--allow-destructive] [--skip-smoke] [--write-smoke] [--invalidate] [--handler auto|integrated|enhanced] [--policy-pack DIR]... [--smoke-timeout-s N]   (secrets: JWT_SECRET, CSRF_SECRET)",
+  options: {
+    stack: { type: "string" },
+    "allow-destructive": { type: "boolean", default: false },
+    "skip-smoke": { type: "boolean", default: false },
+    "write-smoke": { type: "boolean", default: false },
+    invalidate: { type: "boolean", default: false },
+    handler: { type: "string" },
+    "policy-pack": { type: "string", multiple: true },
+    "smoke-timeout-s": { type: "string" },
+  },
+  async run(values, ctx) {
+    const stackName = stringOption(values, "stack", true);
+    const handler = (stringOption(values, "handler") ?? "auto") as HandlerPreference;
+    if (!HANDLER_PREFERENCES.includes(handler)) throw new UsageError(`--handler must be one of ${HANDLER_PREFERENCES.join(", ")}`);
+    if (values["write-smoke"] === true && values["skip-smoke"] === true) throw new UsageError("--write-smoke and --skip-smoke contradict each other");
+    if (values["write-smoke"] === true && !smokeCredentials(ctx.env)) throw new UsageError("--write-smoke needs SMOKE_ADMIN_EMAIL and SMOKE_ADMIN_PASSWORD in the environment");
+    const packs = values["policy-pack"];
+    const policyPacks = Array.isArray(packs) ? packs.map((p) => path.resolve(String(p))) : undefined;
+    for (const dir of policyPacks ?? []) if (!fs.existsSync(dir)) throw new UsageError(`--policy-pack ${dir} does not exist`);
+    try {
+      const result = await runDeploy({
+        repoRoot: ctx.repoRoot,
+        reportsDir: ctx.reportsDir,
+        stackName,
+        env: ctx.env,
+        log: ctx.log,
+        signal: ctx.signal,
+        allowDestructive: values["allow-destructive"] === true,
+        skipSmoke: values["skip-smoke"] === true,
+        writeSmoke: values["write-smoke"] === true,
+        forceInvalidation: values.invalidate === true,
+        smokeTimeoutS: intOption(values, "smoke-timeout-s", 10, 1, 300),
+        handler,
+        policyPacks,
+      });
+      const lines = [
+        `deploy of ${result.stack}: ${result.status.toUpperCase()} (${countsLine(result.resource_changes)})`,
+        `smoke: ${result.smoke.status}${result.smoke.reason ? ` (${result.smoke.reason})` : ""}; invalidation: ${result.invalidation.status} (${result.invalidation.reason})`,
+        ...result.warnings.map((w) => `warning: ${w}`),
+        `reports: ${Object.values(result.reports).map((f) => path.basename(f)).join(", ")} in ${ctx.reportsDir}`,
+      ];
+      return { exitCode: result.status === "succeeded" ? 0 : 1, result, summary: lines.join("\n") };
+    } catch (err) {
+      return failureOutcome(err, ctx.log, (err as { deployResult?: DeployRunResult }).deployResult ?? { error: oneLine(err) });
+    }
   },
 };

@@ -1,0 +1,326 @@
+// Handler benchmarks (`npm run bench -- handlers`). Every figure is a ratio against a baseline
+// measured in the same run, on this machine, over loopback only:
+// - bundle sizes vs the 600 KB per-function target (and an empty handler's bundle);
+// - cold start (fresh Node process: load the bundle + first GET /health) vs an empty handler bundle;
+// - throughput and p50/p99 of GET /projects, GET /people/{id}, POST /people at concurrency 16 vs the
+//   same DynamoDB calls made directly with the SDK;
+// - login p50 vs one bcrypt verify at cost 12 (the target runs at the production cost 12).
+// Figures are printed, never asserted: the machines are shared and noisy.
+import { execFile } from "node:child_process";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import bcrypt from "bcryptjs";
+import { buildSync } from "esbuild";
+import { bundleHandlers } from "../automation/build";
+import { localDynamoClient } from "../automation/local/tables";
+import { type LocalTarget, startLocalTarget } from "../automation/local/target";
+import { BCRYPT_COST_DEFAULT } from "../handlers/contract";
+
+const run$ = promisify(execFile);
+
+const SOURCE_IP_HEADER = "x-bench-source-ip";
+const CONCURRENCY = 16;
+const TARGETS = { bundleKB: 600, coldStart: 2, overhead: 1.5, login: 1.25 };
+
+// ---- small statistics ----------------------------------------------------------------------------
+
+const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+const median = (xs: number[]): number => quantile([...xs].sort((a, b) => a - b), 0.5);
+const fmt = (n: number, digits = 1): string => n.toFixed(digits);
+const ratio = (n: number, target: number): string => `${fmt(n, 2)}x (target <= ${target}x${n <= target ? ", met" : ", NOT met"})`;
+const ip = (): string => {
+  const b = randomBytes(3);
+  return `10.${b[0]}.${b[1]}.${b[2]}`;
+};
+
+interface Load {
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+interface Sample {
+  latencies: number[];
+  seconds: number;
+}
+
+/** Runs `total` calls of `op` with `concurrency` in flight; latencies in ms. */
+async function sample(total: number, concurrency: number, op: (i: number) => Promise<void>): Promise<Sample> {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) {
+        const i = next++;
+        const t0 = performance.now();
+        await op(i);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  return { latencies, seconds: (performance.now() - started) / 1000 };
+}
+
+function summarise(samples: Sample[]): Load {
+  const latencies = samples.flatMap((s) => s.latencies).sort((a, b) => a - b);
+  const seconds = samples.reduce((sum, s) => sum + s.seconds, 0);
+  return { rps: latencies.length / seconds, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99) };
+}
+
+/**
+ * Measures two ways of doing the same work in alternating rounds, so that a change in the shared
+ * machine's load hits both sides alike.
+ */
+async function compare(total: number, rounds: number, a: (i: number) => Promise<void>, b: (i: number) => Promise<void>): Promise<[Load, Load]> {
+  const sa: Sample[] = [];
+  const sb: Sample[] = [];
+  const per = Math.ceil(total / rounds);
+  for (let r = 0; r < rounds; r++) {
+    sa.push(await sample(per, CONCURRENCY, a));
+    sb.push(await sample(per, CONCURRENCY, b));
+  }
+  return [summarise(sa), summarise(sb)];
+}
+
+// ---- HTTP over loopback ----------------------------------------------------------------------------
+
+async function call(target: LocalTarget, method: string, urlPath: string, opts: { token?: string; body?: unknown; expect: number }): Promise<any> {
+  const headers: Record<string, string> = { [SOURCE_IP_HEADER]: ip() };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  if (opts.body !== undefined) headers["content-type"] = "application/json";
+  const res = await fetch(`${target.url}${urlPath}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+  const text = await res.text();
+  if (res.status !== opts.expect) throw new Error(`${method} ${urlPath}: expected ${opts.expect}, got ${res.status} ${text.slice(0, 200)}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+// ---- parts -------------------------------------------------------------------------------------------
+
+/** An empty handler, bundled exactly like the real ones: the baseline for size and cold start. */
+function emptyBundle(dir: string): string {
+  const entry = path.join(dir, "empty.ts");
+  fs.writeFileSync(entry, 'export const handler = async () => ({ statusCode: 200, headers: { "Content-Type": "application/json" }, body: "{\\"status\\":\\"healthy\\"}" });\n');
+  const file = path.join(dir, "empty", "index.js");
+  buildSync({ entryPoints: [entry], bundle: true, platform: "node", target: "node20", format: "cjs", minify: true, legalComments: "none", outfile: file, logLevel: "silent" });
+  return file;
+}
+
+function sizes(outDir: string, emptyFile: string): Record<string, string> {
+  const bundles = bundleHandlers({ outDir });
+  const emptyBytes = fs.statSync(emptyFile).size;
+  process.stdout.write(`\n### Bundle sizes (minified, per function)\n`);
+  process.stdout.write(`empty handler baseline: ${fmt(emptyBytes / 1024, 2)} KB\n`);
+  for (const b of Object.values(bundles)) {
+    const kb = b.bytes / 1024;
+    process.stdout.write(`${b.fn}: ${fmt(kb)} KB = ${fmt(kb / TARGETS.bundleKB, 2)} of the ${TARGETS.bundleKB} KB target (${kb <= TARGETS.bundleKB ? "met" : "NOT met"})${b.fallback ? " [fallback handler]" : ""}\n`);
+  }
+  return Object.fromEntries(Object.values(bundles).map((b) => [b.fn, b.file]));
+}
+
+/** The first request of a cold start: GET /health for api; auth has no /health, so GET /auth/me (401 after the rate-limit write). */
+const firstEvent = (fn: string) => {
+  const p = fn === "auth" ? "/auth/me" : "/health";
+  return { ...HEALTH_EVENT, resource: p, path: p, requestContext: { ...HEALTH_EVENT.requestContext, path: `/api${p}`, resourcePath: p } };
+};
+
+const HEALTH_EVENT = {
+  resource: "/health",
+  path: "/health",
+  httpMethod: "GET",
+  headers: null,
+  multiValueHeaders: null,
+  queryStringParameters: null,
+  multiValueQueryStringParameters: null,
+  pathParameters: null,
+  stageVariables: null,
+  body: null,
+  isBase64Encoded: false,
+  requestContext: { requestId: "bench-cold-start", requestTimeEpoch: 0, stage: "api", path: "/api/health", resourcePath: "/health", httpMethod: "GET", identity: { sourceIp: "127.0.0.1", userAgent: "bench" } },
+};
+
+/** One fresh Node process: require the bundle and answer one GET /health. Wall time from spawn to exit. */
+async function coldStart(file: string, event: object, env: Record<string, string>): Promise<{ wallMs: number; insideMs: number; status: number }> {
+  const script = `
+    const t0 = performance.now();
+    const { handler } = require(${JSON.stringify(file)});
+    handler(${JSON.stringify(event)}, { awsRequestId: "bench" }).then((r) => {
+      process.stdout.write(JSON.stringify({ insideMs: performance.now() - t0, status: r.statusCode }));
+    });`;
+  const t0 = performance.now();
+  const { stdout } = await run$(process.execPath, ["-e", script], { env: { PATH: process.env.PATH ?? "", ...env } });
+  const wallMs = performance.now() - t0;
+  const out = JSON.parse(stdout) as { insideMs: number; status: number };
+  return { wallMs, ...out };
+}
+
+async function coldStarts(files: Record<string, string>, emptyFile: string, env: Record<string, string>): Promise<void> {
+  const runs = 5;
+  const results: Record<string, { wall: number[]; inside: number[]; status: number }> = {};
+  for (let i = 0; i < runs; i++) {
+    for (const [name, file] of [["empty", emptyFile], ...Object.entries(files)] as const) {
+      const r = await coldStart(file, firstEvent(name), { ...env, LOG_LEVEL: "error" });
+      const entry = (results[name] ??= { wall: [], inside: [], status: r.status });
+      entry.wall.push(r.wallMs);
+      entry.inside.push(r.insideMs);
+    }
+  }
+  process.stdout.write(`\n### Cold start (fresh process: load bundle + first request — api: GET /health, auth: GET /auth/me; median of ${runs})\n`);
+  const base = median(results.empty.wall);
+  for (const [name, r] of Object.entries(results)) {
+    const wall = median(r.wall);
+    process.stdout.write(
+      `${name}: ${fmt(wall)} ms wall (load + first call inside the process: ${fmt(median(r.inside))} ms; status ${r.status})` +
+        (name === "empty" ? " = baseline\n" : ` = ${ratio(wall / base, TARGETS.coldStart)}\n`),
+    );
+  }
+}
+
+async function throughput(target: LocalTarget): Promise<void> {
+  const doc = DynamoDBDocumentClient.from(localDynamoClient(target.dynamoEndpoint), { marshallOptions: { removeUndefinedValues: true } });
+  const T = target.tableNames;
+  // Data: 60 projects (a full page of 50 for the list), one user.
+  const now = new Date().toISOString();
+  for (let i = 0; i < 60; i++) {
+    await doc.send(new PutCommand({ TableName: T.ProjectsTable, Item: { id: randomUUID(), name: `Bench ${i}`, description: "A benchmark project", status: "active", maxParticipants: 0, subscriberCount: 0, createdBy: "bench", createdAt: now, updatedAt: now, version: 1 } }));
+  }
+  const userPassword = `Bench-${randomBytes(6).toString("hex")}-1!`;
+  const user = { id: randomUUID(), email: `bench-${randomUUID().slice(0, 8)}@example.test` };
+  await doc.send(
+    new PutCommand({
+      TableName: T.PeopleTable,
+      Item: { ...user, firstName: "Bench", lastName: "User", passwordHash: bcrypt.hashSync(userPassword, BCRYPT_COST_DEFAULT), isAdmin: false, isActive: true, requirePasswordChange: false, failedLoginAttempts: 0, createdAt: now, updatedAt: now, version: 1 },
+    }),
+  );
+  const adminPassword = `Bench-${randomBytes(6).toString("hex")}-1!`;
+  const admin = { id: randomUUID(), email: `bench-admin-${randomUUID().slice(0, 8)}@example.test` };
+  await doc.send(
+    new PutCommand({
+      TableName: T.PeopleTable,
+      Item: { ...admin, firstName: "Bench", lastName: "Admin", passwordHash: bcrypt.hashSync(adminPassword, BCRYPT_COST_DEFAULT), isAdmin: true, isActive: true, requirePasswordChange: false, failedLoginAttempts: 0, createdAt: now, updatedAt: now, version: 1 },
+    }),
+  );
+  const userToken: string = (await call(target, "POST", "/auth/login", { body: { email: user.email, password: userPassword }, expect: 200 })).accessToken;
+  const adminToken: string = (await call(target, "POST", "/auth/login", { body: { email: admin.email, password: adminPassword }, expect: 200 })).accessToken;
+  const sid = (token: string) => JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString()).sid as string;
+
+  // The DynamoDB calls each route makes (rate-limit counter, session + caller, then the route's own).
+  const rateLimit = () =>
+    doc.send(
+      new UpdateCommand({
+        TableName: T.RateLimitTable,
+        Key: { id: `bench#${ip()}#${Math.floor(Date.now() / 60000)}` },
+        UpdateExpression: "ADD requestCount :one SET endpoint = :e, lastReset = :r, #ttl = :ttl",
+        ExpressionAttributeNames: { "#ttl": "ttl" },
+        ExpressionAttributeValues: { ":one": 1, ":e": "bench", ":r": now, ":ttl": Math.floor(Date.now() / 1000) + 120 },
+        ReturnValues: "UPDATED_NEW",
+      }),
+    );
+  const authenticate = (token: string, personId: string) =>
+    Promise.all([
+      doc.send(new GetCommand({ TableName: T.SessionTrackingTable, Key: { sessionId: sid(token) }, ConsistentRead: true })),
+      doc.send(new GetCommand({ TableName: T.PeopleTable, Key: { id: personId }, ConsistentRead: true })),
+    ]);
+  const byEmail = (email: string) =>
+    doc.send(new QueryCommand({ TableName: T.PeopleTable, IndexName: "EmailIndex", KeyConditionExpression: "email = :e", ExpressionAttributeValues: { ":e": email } }));
+
+  const scenarios: Array<{ name: string; total: number; http: (i: number) => Promise<void>; direct: (i: number) => Promise<void> }> = [
+    {
+      name: "GET /projects",
+      total: 600,
+      http: async () => void (await call(target, "GET", "/projects", { expect: 200 })),
+      direct: async () => {
+        await rateLimit();
+        await doc.send(new ScanCommand({ TableName: T.ProjectsTable, Limit: 50 }));
+      },
+    },
+    {
+      name: "GET /people/{id}",
+      total: 600,
+      http: async () => void (await call(target, "GET", `/people/${user.id}`, { token: userToken, expect: 200 })),
+      direct: async () => {
+        await rateLimit();
+        await authenticate(userToken, user.id);
+        await doc.send(new GetCommand({ TableName: T.PeopleTable, Key: { id: user.id }, ConsistentRead: true }));
+      },
+    },
+    {
+      name: "POST /people",
+      total: 300,
+      http: async (i) =>
+        void (await call(target, "POST", "/people", { token: adminToken, body: { firstName: "Load", lastName: `Test ${i}`, email: `load-${randomUUID()}@example.test` }, expect: 201 })),
+      direct: async (i) => {
+        const email = `direct-${randomUUID()}@example.test`;
+        const id = randomUUID();
+        const stamp = new Date().toISOString();
+        await rateLimit();
+        await authenticate(adminToken, admin.id);
+        await byEmail(email);
+        await doc.send(
+          new PutCommand({
+            TableName: T.PeopleTable,
+            Item: { id, firstName: "Load", lastName: `Test ${i}`, email, isAdmin: false, isActive: true, requirePasswordChange: false, failedLoginAttempts: 0, createdAt: stamp, updatedAt: stamp, version: 1 },
+            ConditionExpression: "attribute_not_exists(id)",
+          }),
+        );
+        await byEmail(email);
+        const token = createHash("sha256").update(randomBytes(32)).digest("hex");
+        await doc.send(new PutCommand({ TableName: T.PasswordResetTokensTable, Item: { resetToken: token, email, personId: id, createdAt: stamp, expiresAt: Math.floor(Date.now() / 1000) + 86400 } }));
+        await doc.send(new PutCommand({ TableName: T.EmailTrackingTable, Item: { emailId: randomUUID(), recipientEmail: email, templateType: "welcome", status: "sent", createdAt: stamp, ttl: Math.floor(Date.now() / 1000) + 86400 } }));
+        await doc.send(new PutCommand({ TableName: T.AuditLogsTable, Item: { id: randomUUID(), timestamp: stamp, personId: id, action: "PERSON_CREATED", success: true, ipAddress: "10.0.0.1", userAgent: "bench", details: {} } }));
+      },
+    },
+  ];
+
+  process.stdout.write(`\n### Throughput and latency at concurrency ${CONCURRENCY} (handler over HTTP vs the same DynamoDB calls with the SDK)\n`);
+  process.stdout.write(`| route | requests | handler req/s | direct req/s | handler p50 / p99 ms | direct p50 / p99 ms | p50 overhead | throughput ratio |\n|---|---|---|---|---|---|---|---|\n`);
+  for (const s of scenarios) {
+    await sample(40, CONCURRENCY, s.http); // warm both paths
+    await sample(40, CONCURRENCY, s.direct);
+    const [http, direct] = await compare(s.total, 4, s.http, s.direct);
+    process.stdout.write(
+      `| ${s.name} | ${s.total} | ${fmt(http.rps, 0)} | ${fmt(direct.rps, 0)} | ${fmt(http.p50)} / ${fmt(http.p99)} | ${fmt(direct.p50)} / ${fmt(direct.p99)} | ${ratio(http.p50 / direct.p50, TARGETS.overhead)} | ${fmt(direct.rps / http.rps, 2)}x |\n`,
+    );
+  }
+
+  // Login at the production cost vs one bcrypt verify at cost 12 (the same library the handlers use).
+  const hash = bcrypt.hashSync(userPassword, BCRYPT_COST_DEFAULT);
+  const verifies: number[] = [];
+  const logins: number[] = [];
+  for (let i = 0; i < 15; i++) {
+    let t0 = performance.now();
+    await bcrypt.compare(userPassword, hash);
+    verifies.push(performance.now() - t0);
+    t0 = performance.now();
+    await call(target, "POST", "/auth/login", { body: { email: user.email, password: userPassword }, expect: 200 });
+    logins.push(performance.now() - t0);
+  }
+  process.stdout.write(`\n### Login at bcrypt cost ${BCRYPT_COST_DEFAULT} (sequential, median of ${logins.length})\n`);
+  process.stdout.write(`bcrypt verify (cost ${BCRYPT_COST_DEFAULT}, baseline): ${fmt(median(verifies))} ms\n`);
+  process.stdout.write(`POST /auth/login: ${fmt(median(logins))} ms = ${ratio(median(logins) / median(verifies), TARGETS.login)}\n`);
+  doc.destroy();
+}
+
+export async function run(): Promise<void> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "bench-handlers-"));
+  let target: LocalTarget | undefined;
+  try {
+    const emptyFile = emptyBundle(work);
+    const files = sizes(path.join(work, "bundles"), emptyFile);
+    target = await startLocalTarget({
+      bcryptCost: BCRYPT_COST_DEFAULT,
+      sourceIpHeader: SOURCE_IP_HEADER,
+      outboxDir: path.join(work, "outbox"),
+      env: { LOG_LEVEL: "error" },
+    });
+    await coldStarts(files, emptyFile, target.env);
+    await throughput(target);
+  } finally {
+    await target?.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,172 @@
+// /projects routes. Listing and reading are public; writes are admin-only with a `version` check.
+import { randomUUID } from "node:crypto";
+import { BatchGetCommand, DeleteCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { audit } from "../lib/audit";
+import { ddb, type Item, isConditionFailure, queryAll, scanPage, table } from "../lib/db";
+import { HttpError, json, noContent, notFound, type Reply } from "../lib/http";
+import { itemVersion, safePerson, versionCondition } from "../lib/people";
+import { type RequestContext, requirePrincipal } from "../lib/pipeline";
+import { isoDateOrDateTime, nonEmpty, pageQuery } from "../lib/validation";
+import * as z from "zod/mini";
+import { getProject } from "./subscriptions";
+
+export const PROJECT_STATUSES = ["active", "inactive", "completed"] as const;
+
+const projectFields = {
+  name: nonEmpty(200),
+  description: z.string().check(z.maxLength(5000)),
+  status: z.enum(PROJECT_STATUSES),
+  maxParticipants: z.number().check(z.int(), z.gte(0), z.lte(1_000_000)),
+  startDate: isoDateOrDateTime,
+  endDate: isoDateOrDateTime,
+};
+const CreateProject = z.strictObject({
+  name: projectFields.name,
+  description: z.optional(projectFields.description),
+  status: z.optional(projectFields.status),
+  maxParticipants: z.optional(projectFields.maxParticipants),
+  startDate: z.optional(projectFields.startDate),
+  endDate: z.optional(projectFields.endDate),
+});
+const UpdateProject = z.strictObject({
+  name: z.optional(projectFields.name),
+  description: z.optional(z.nullable(projectFields.description)),
+  status: z.optional(projectFields.status),
+  maxParticipants: z.optional(projectFields.maxParticipants),
+  startDate: z.optional(z.nullable(projectFields.startDate)),
+  endDate: z.optional(z.nullable(projectFields.endDate)),
+  version: z.number().check(z.int(), z.gte(1)),
+});
+
+function assertDateOrder(start: unknown, end: unknown): void {
+  if (typeof start === "string" && typeof end === "string" && Date.parse(start) > Date.parse(end)) {
+    throw new HttpError(400, "VALIDATION_ERROR", "Request body is invalid", [{ field: "endDate", code: "date_order", message: "endDate must not be before startDate" }]);
+  }
+}
+
+export const projectView = (item: Item): Item => ({ ...item, version: itemVersion(item), subscriberCount: typeof item.subscriberCount === "number" ? item.subscriberCount : undefined });
+
+export async function listProjects(ctx: RequestContext): Promise<Reply> {
+  const { limit, nextToken } = pageQuery(ctx.query);
+  const page = await scanPage("ProjectsTable", limit, nextToken);
+  const projects = page.items.map(projectView);
+  return json(200, { projects, count: projects.length, ...(page.nextToken ? { nextToken: page.nextToken } : {}) });
+}
+
+export async function createProject(ctx: RequestContext): Promise<Reply> {
+  const p = requirePrincipal(ctx);
+  const body = ctx.body(CreateProject);
+  assertDateOrder(body.startDate, body.endDate);
+  const now = new Date().toISOString();
+  const project: Item = {
+    id: randomUUID(),
+    name: body.name,
+    ...(body.description !== undefined ? { description: body.description } : {}),
+    status: body.status ?? "active",
+    maxParticipants: body.maxParticipants ?? 0,
+    ...(body.startDate !== undefined ? { startDate: body.startDate } : {}),
+    ...(body.endDate !== undefined ? { endDate: body.endDate } : {}),
+    subscriberCount: 0,
+    createdBy: p.id,
+    createdAt: now,
+    updatedAt: now,
+    version: 1,
+  };
+  await ddb().send(new PutCommand({ TableName: table("ProjectsTable"), Item: project, ConditionExpression: "attribute_not_exists(id)" }));
+  await audit({ action: "PROJECT_CREATED", personId: p.id, success: true, ipAddress: ctx.ip, userAgent: ctx.userAgent, details: { projectId: project.id } }, ctx.log);
+  return json(201, { project: projectView(project) });
+}
+
+export async function getProjectRoute(ctx: RequestContext): Promise<Reply> {
+  const project = await getProject(ctx.params.id);
+  if (!project) throw notFound("Project");
+  return json(200, { project: projectView(project) });
+}
+
+export async function updateProject(ctx: RequestContext): Promise<Reply> {
+  const p = requirePrincipal(ctx);
+  const { version, ...changes } = ctx.body(UpdateProject);
+  const fields = Object.keys(changes).filter((k) => (changes as Record<string, unknown>)[k] !== undefined);
+  if (fields.length === 0) throw new HttpError(400, "VALIDATION_ERROR", "Nothing to update", [{ field: "body", code: "empty_update", message: "Give at least one field to change" }]);
+  const current = await getProject(ctx.params.id);
+  if (!current) throw notFound("Project");
+  const merged = { ...current, ...changes };
+  assertDateOrder(merged.startDate, merged.endDate);
+
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const sets: string[] = [];
+  const removes: string[] = [];
+  for (const f of fields) {
+    const value = (changes as Record<string, unknown>)[f];
+    names[`#${f}`] = f;
+    if (value === null) removes.push(`#${f}`);
+    else {
+      sets.push(`#${f} = :${f}`);
+      values[`:${f}`] = value;
+    }
+  }
+  const cond = versionCondition(version);
+  sets.push("updatedAt = :updatedAt", "version = :newVersion");
+  values[":updatedAt"] = new Date().toISOString();
+  values[":newVersion"] = version + 1;
+  try {
+    const out = await ddb().send(
+      new UpdateCommand({
+        TableName: table("ProjectsTable"),
+        Key: { id: ctx.params.id },
+        UpdateExpression: `SET ${sets.join(", ")}${removes.length ? ` REMOVE ${removes.join(", ")}` : ""}`,
+        // No upsert: a project deleted meanwhile is a 404.
+        ConditionExpression: `attribute_exists(id) AND ${cond.expression}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ...values, ...cond.values },
+        ReturnValues: "ALL_NEW",
+      }),
+    );
+    await audit({ action: "PROJECT_UPDATED", personId: p.id, success: true, ipAddress: ctx.ip, userAgent: ctx.userAgent, details: { projectId: ctx.params.id, fields } }, ctx.log);
+    return json(200, { project: projectView(out.Attributes as Item) });
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+    const now = await getProject(ctx.params.id);
+    if (!now) throw notFound("Project");
+    throw new HttpError(409, "CONFLICT", `The project was changed by someone else (current version ${itemVersion(now)})`);
+  }
+}
+
+const projectSubscriptions = (projectId: string): Promise<Item[]> =>
+  queryAll({ TableName: table("SubscriptionsTable"), IndexName: "ProjectIndex", KeyConditionExpression: "projectId = :p", ExpressionAttributeValues: { ":p": projectId } });
+
+export async function deleteProject(ctx: RequestContext): Promise<Reply> {
+  const p = requirePrincipal(ctx);
+  const id = ctx.params.id;
+  try {
+    await ddb().send(new DeleteCommand({ TableName: table("ProjectsTable"), Key: { id }, ConditionExpression: "attribute_exists(id)" }));
+  } catch (err) {
+    if (isConditionFailure(err)) throw notFound("Project");
+    throw err;
+  }
+  const subs = await projectSubscriptions(id);
+  await Promise.all(subs.map((s) => ddb().send(new DeleteCommand({ TableName: table("SubscriptionsTable"), Key: { id: s.id } }))));
+  await audit({ action: "PROJECT_DELETED", personId: p.id, success: true, ipAddress: ctx.ip, userAgent: ctx.userAgent, details: { projectId: id, subscriptionsDeleted: subs.length } }, ctx.log);
+  return noContent();
+}
+
+export async function listSubscribers(ctx: RequestContext): Promise<Reply> {
+  if (!(await getProject(ctx.params.id))) throw notFound("Project");
+  const subs = await projectSubscriptions(ctx.params.id);
+  const people = new Map<string, Item>();
+  const ids = [...new Set(subs.map((s) => String(s.personId)))];
+  for (let i = 0; i < ids.length; i += 100) {
+    let keys: Record<string, unknown>[] | undefined = ids.slice(i, i + 100).map((id) => ({ id }));
+    while (keys && keys.length) {
+      const out = await ddb().send(new BatchGetCommand({ RequestItems: { [table("PeopleTable")]: { Keys: keys } } }));
+      for (const item of (out.Responses?.[table("PeopleTable")] ?? []) as Item[]) people.set(String(item.id), item);
+      keys = out.UnprocessedKeys?.[table("PeopleTable")]?.Keys as Record<string, unknown>[] | undefined;
+    }
+  }
+  const subscribers = subs.map((s) => {
+    const person = people.get(String(s.personId));
+    return { ...s, person: person ? safePerson(person) : null };
+  });
+  return json(200, { subscribers, count: subscribers.length });
+}

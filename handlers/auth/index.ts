@@ -1,0 +1,37 @@
+// The auth function: POST /auth/login, POST /auth/logout, GET /auth/me, POST /auth/refresh.
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
+import { audit } from "../lib/audit";
+import { HttpError, json } from "../lib/http";
+import { issueToken } from "../lib/jwt";
+import { safePerson } from "../lib/people";
+import { createHandler, requirePrincipal, routeKey } from "../lib/pipeline";
+import { endSession, extendSession } from "../lib/sessions";
+import { login, tokenSubject } from "./login";
+
+const serve = createHandler("auth", {
+  [routeKey("POST", "/auth/login")]: login,
+
+  [routeKey("POST", "/auth/logout")]: async (ctx) => {
+    const p = requirePrincipal(ctx);
+    await endSession(p.sid);
+    await audit({ action: "LOGOUT", personId: p.id, success: true, ipAddress: ctx.ip, userAgent: ctx.userAgent }, ctx.log);
+    return json(200, { success: true });
+  },
+
+  [routeKey("GET", "/auth/me")]: async (ctx) => {
+    const p = requirePrincipal(ctx);
+    return json(200, { success: true, user: safePerson(p.person) });
+  },
+
+  [routeKey("POST", "/auth/refresh")]: async (ctx) => {
+    const p = requirePrincipal(ctx);
+    // Same session, new expiry: the session's TTL follows the new token.
+    const { token, claims } = await issueToken(tokenSubject(p.person), p.sid);
+    if (!(await extendSession(p.sid, p.id, claims.exp))) throw new HttpError(401, "UNAUTHORIZED", "The session has ended");
+    return json(200, { success: true, accessToken: token, tokenType: "Bearer", expiresAt: new Date(claims.exp * 1000).toISOString(), user: safePerson(p.person) });
+  },
+});
+
+export async function handler(event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> {
+  return serve(event, context);
+}

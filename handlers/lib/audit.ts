@@ -1,0 +1,56 @@
+// Audit log (AuditLogsTable). Writing an entry never fails the request; details never carry secrets.
+import { randomUUID } from "node:crypto";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import { ddb, table } from "./db";
+import { type Logger, redact } from "./log";
+
+export const AUDIT_ACTIONS = [
+  "LOGIN_SUCCESS",
+  "LOGIN_FAILED",
+  "ACCOUNT_LOCKED",
+  "LOGOUT",
+  "PASSWORD_CHANGED",
+  "PASSWORD_RESET_REQUESTED",
+  "PASSWORD_RESET_COMPLETED",
+  "PERSON_CREATED",
+  "PERSON_UPDATED",
+  "PERSON_DELETED",
+  "PROJECT_CREATED",
+  "PROJECT_UPDATED",
+  "PROJECT_DELETED",
+  "SUBSCRIPTION_CREATED",
+  "SUBSCRIPTION_DELETED",
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export interface AuditEntry {
+  action: AuditAction;
+  personId?: string;
+  success: boolean;
+  ipAddress: string;
+  userAgent: string;
+  details?: Record<string, unknown>;
+}
+
+export async function audit(entry: AuditEntry, log: Logger): Promise<void> {
+  try {
+    await ddb().send(
+      new PutCommand({
+        TableName: table("AuditLogsTable"),
+        Item: {
+          id: randomUUID(),
+          timestamp: new Date().toISOString(),
+          // PersonIndex needs a string key; anonymous events are filed under "anonymous".
+          personId: entry.personId ?? "anonymous",
+          action: entry.action,
+          success: entry.success,
+          ipAddress: entry.ipAddress,
+          userAgent: entry.userAgent,
+          details: redact(entry.details ?? {}),
+        },
+      }),
+    );
+  } catch (err) {
+    log.error("audit write failed", { action: entry.action, error: (err as Error).message });
+  }
+}

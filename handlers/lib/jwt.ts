@@ -1,0 +1,62 @@
+// Access tokens: HS256 JWTs with exactly the claims the registry-api app also reads (no `aud`).
+import { SignJWT, jwtVerify } from "jose";
+import { config } from "./config";
+
+export interface TokenClaims {
+  sub: string;
+  email: string;
+  firstName: string;
+  lastName: string;
+  isAdmin: boolean;
+  sid: string;
+  iat: number;
+  exp: number;
+}
+
+export interface IssuedToken {
+  token: string;
+  claims: TokenClaims;
+}
+
+export async function issueToken(person: { id: string; email: string; firstName: string; lastName: string; isAdmin: boolean }, sid: string, now = Date.now()): Promise<IssuedToken> {
+  const cfg = config();
+  const iat = Math.floor(now / 1000);
+  const claims: TokenClaims = {
+    sub: person.id,
+    email: person.email,
+    firstName: person.firstName,
+    lastName: person.lastName,
+    isAdmin: person.isAdmin,
+    sid,
+    iat,
+    exp: iat + cfg.jwtExpirationHours * 3600,
+  };
+  const token = await new SignJWT({ ...claims }).setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(cfg.jwtSecret);
+  return { token, claims };
+}
+
+/** Verify signature (HS256 only), expiry and claim types; undefined when the token is not acceptable. */
+export async function verifyToken(token: string): Promise<TokenClaims | undefined> {
+  try {
+    const { payload } = await jwtVerify(token, config().jwtSecret, { algorithms: ["HS256"], requiredClaims: ["sub", "sid", "exp", "iat"] });
+    const p = payload as Record<string, unknown>;
+    if (typeof p.sub !== "string" || typeof p.sid !== "string" || typeof p.exp !== "number" || typeof p.iat !== "number") return undefined;
+    return {
+      sub: p.sub,
+      sid: p.sid,
+      email: typeof p.email === "string" ? p.email : "",
+      firstName: typeof p.firstName === "string" ? p.firstName : "",
+      lastName: typeof p.lastName === "string" ? p.lastName : "",
+      isAdmin: p.isAdmin === true,
+      iat: p.iat,
+      exp: p.exp,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+export const bearerToken = (authorization: string | undefined): string | undefined => {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
+  return m?.[1];
+};

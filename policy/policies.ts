@@ -1,0 +1,134 @@
+// The guardrails, wired as Pulumi policies. Each check is a pure function in ./checks (unit-tested
+// without the engine); this file only says which resource types each one applies to.
+import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { ENV } from "../handlers/contract/env";
+import { MIN_SECRET_LENGTH, PLACEHOLDER_SECRETS } from "../stacks/config";
+import { checkDistributionHttps } from "./checks/cloudfront";
+import { checkTable } from "./checks/dynamodb";
+import { checkPolicyAttachment, checkRoleInlinePolicies, checkRolePolicy } from "./checks/iam";
+import { checkLambdaEnvironment, type LambdaSecretRules } from "./checks/lambda";
+import { checkLogGroupRetention } from "./checks/logs";
+import { bucketsWithoutPublicAccessBlock, checkBucket, checkBucketAcl, checkBucketPolicy, checkCannedAcl, checkPublicAccessBlock } from "./checks/s3";
+
+/** Resource type tokens (checked against @pulumi/aws's own `__pulumiType` in the tests). */
+export const TYPES = {
+  bucket: "aws:s3/bucket:Bucket",
+  bucketV2: "aws:s3/bucketV2:BucketV2",
+  bucketAcl: "aws:s3/bucketAcl:BucketAcl",
+  bucketAclV2: "aws:s3/bucketAclV2:BucketAclV2",
+  bucketObject: "aws:s3/bucketObject:BucketObject",
+  bucketObjectV2: "aws:s3/bucketObjectv2:BucketObjectv2",
+  bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
+  publicAccessBlock: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+  table: "aws:dynamodb/table:Table",
+  logGroup: "aws:cloudwatch/logGroup:LogGroup",
+  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+  policy: "aws:iam/policy:Policy",
+  role: "aws:iam/role:Role",
+  rolePolicyAttachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+  policyAttachment: "aws:iam/policyAttachment:PolicyAttachment",
+  distribution: "aws:cloudfront/distribution:Distribution",
+  lambdaFunction: "aws:lambda/function:Function",
+} as const;
+
+type Check = (props: Record<string, unknown>, args: ResourceValidationArgs) => string[];
+
+/** A validation that runs `check` on resources of the given types and reports each message. */
+function forTypes(checks: Partial<Record<string, Check>>) {
+  return (args: ResourceValidationArgs, report: ReportViolation): void => {
+    const check = checks[args.type];
+    if (check) for (const message of check(args.props, args)) report(message);
+  };
+}
+
+/** Default rules for Lambda environments: the secrets the stack delivers, and the values it refuses. */
+export const DEFAULT_LAMBDA_SECRET_RULES: LambdaSecretRules = {
+  allowedSecretNames: [ENV.jwtSecret, ENV.csrfSecret],
+  forbiddenValues: Object.values(PLACEHOLDER_SECRETS),
+  minSecretLength: MIN_SECRET_LENGTH,
+};
+
+export const RESOURCE_POLICIES: ResourceValidationPolicy[] = [
+  {
+    name: "s3-no-public-bucket",
+    description: "S3 buckets and objects are never public: public access blocks fully on, no public ACL or grant, no bucket policy allowing everyone without an aws:SourceArn condition.",
+    enforcementLevel: "mandatory",
+    validateResource: forTypes({
+      [TYPES.publicAccessBlock]: checkPublicAccessBlock,
+      [TYPES.bucket]: checkBucket,
+      [TYPES.bucketV2]: checkBucket,
+      [TYPES.bucketAcl]: checkBucketAcl,
+      [TYPES.bucketAclV2]: checkBucketAcl,
+      [TYPES.bucketObject]: checkCannedAcl,
+      [TYPES.bucketObjectV2]: checkCannedAcl,
+      [TYPES.bucketPolicy]: checkBucketPolicy,
+    }),
+  },
+  {
+    name: "dynamodb-pitr-and-encryption",
+    description: "DynamoDB tables have point-in-time recovery and KMS server-side encryption enabled.",
+    enforcementLevel: "mandatory",
+    validateResource: forTypes({ [TYPES.table]: checkTable }),
+  },
+  {
+    name: "log-retention-set",
+    description: "CloudWatch log groups have a retention period.",
+    enforcementLevel: "mandatory",
+    validateResource: forTypes({ [TYPES.logGroup]: checkLogGroupRetention }),
+  },
+  {
+    name: "iam-no-dynamodb-on-wildcard",
+    description: "No IAM policy allows DynamoDB actions on Resource \"*\" (name the tables instead).",
+    enforcementLevel: "mandatory",
+    validateResource: forTypes({
+      [TYPES.rolePolicy]: checkRolePolicy,
+      [TYPES.policy]: checkRolePolicy,
+      [TYPES.role]: checkRoleInlinePolicies,
+      [TYPES.rolePolicyAttachment]: checkPolicyAttachment,
+      [TYPES.policyAttachment]: checkPolicyAttachment,
+    }),
+  },
+  {
+    name: "cloudfront-https-only",
+    description: "Every CloudFront cache behaviour redirects to or requires HTTPS.",
+    enforcementLevel: "mandatory",
+    validateResource: forTypes({ [TYPES.distribution]: checkDistributionHttps }),
+  },
+  {
+    name: "lambda-no-plaintext-secrets",
+    description: "Lambda environments carry no AWS keys, no secret-looking variable the stack does not deliver as a Pulumi secret, and no weak or placeholder secret.",
+    enforcementLevel: "mandatory",
+    configSchema: {
+      properties: {
+        allowedSecretNames: { type: "array", items: { type: "string" }, default: [...DEFAULT_LAMBDA_SECRET_RULES.allowedSecretNames] },
+      },
+    },
+    validateResource: forTypes({
+      [TYPES.lambdaFunction]: (props, args) => {
+        const config = args.getConfig<{ allowedSecretNames?: string[] }>();
+        return checkLambdaEnvironment(props, {
+          ...DEFAULT_LAMBDA_SECRET_RULES,
+          allowedSecretNames: config?.allowedSecretNames ?? DEFAULT_LAMBDA_SECRET_RULES.allowedSecretNames,
+        });
+      },
+    }),
+  },
+];
+
+export const STACK_POLICIES: StackValidationPolicy[] = [
+  {
+    name: "s3-bucket-has-public-access-block",
+    description: "Every S3 bucket has its own public access block.",
+    enforcementLevel: "mandatory",
+    validateStack: (args, report) => {
+      const views = args.resources.map((r) => ({
+        urn: r.urn,
+        type: r.type,
+        propertyDependencies: Object.fromEntries(Object.entries(r.propertyDependencies ?? {}).map(([k, deps]) => [k, deps.map((d) => d.urn)])),
+      }));
+      for (const urn of bucketsWithoutPublicAccessBlock(views)) report("this bucket has no aws.s3.BucketPublicAccessBlock (all four settings true)", urn);
+    },
+  },
+];
+
+export const POLICIES = [...RESOURCE_POLICIES, ...STACK_POLICIES];

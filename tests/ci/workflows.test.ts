@@ -1,0 +1,143 @@
+// Every CI workflow (GitHub Actions and CodeCatalyst) runs only driver commands that exist, with flags
+// those commands accept (parsed by the same parser as automation/cli.ts), one command per step and no
+// shell logic; secrets come only from the CI secret stores.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { expect } from "chai";
+import { parse as parseYaml } from "yaml";
+import { COMMANDS } from "../../automation/cli";
+import { COMMON_OPTIONS } from "../../automation/command";
+import { REPO_ROOT } from "../../automation/paths";
+
+const WORKFLOW_DIRS = [".github/workflows", ".codecatalyst/workflows"];
+
+function workflowFiles(): string[] {
+  return WORKFLOW_DIRS.flatMap((dir) => {
+    const abs = path.join(REPO_ROOT, dir);
+    if (!fs.existsSync(abs)) return [];
+    return fs.readdirSync(abs).filter((f) => /\.ya?ml$/.test(f)).map((f) => path.join(dir, f));
+  }).sort();
+}
+
+/** Every shell line a workflow runs: GitHub `run:` and CodeCatalyst `Run:` values, wherever they are. */
+export function runLines(node: unknown): string[] {
+  if (Array.isArray(node)) return node.flatMap(runLines);
+  if (typeof node !== "object" || node === null) return [];
+  return Object.entries(node).flatMap(([key, value]) => ((key === "run" || key === "Run") && typeof value === "string" ? [value] : runLines(value)));
+}
+
+/** Split a shell line into words (quotes grouped, not expanded). */
+export function shellWords(line: string): string[] {
+  const words: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g;
+  for (let m = re.exec(line); m; m = re.exec(line)) words.push(m[1] ?? m[2] ?? m[3]);
+  return words;
+}
+
+/** The driver invocation in a line (`npx tsx automation/cli.ts <cmd> …` or `npm run cli -- <cmd> …`), or null. */
+export function driverInvocation(line: string): { command: string; args: string[] } | null {
+  const words = shellWords(line);
+  const cli = words.indexOf("automation/cli.ts");
+  if (cli !== -1) return { command: words[cli + 1], args: words.slice(cli + 2) };
+  const npm = words.findIndex((w, i) => w === "run" && words[i + 1] === "cli" && words[i - 1] === "npm");
+  if (npm !== -1) {
+    const rest = words.slice(npm + 2);
+    const args = rest[0] === "--" ? rest.slice(1) : rest;
+    return { command: args[0], args: args.slice(1) };
+  }
+  return null;
+}
+
+const files = workflowFiles();
+const parsed = new Map(files.map((f) => [f, parseYaml(fs.readFileSync(path.join(REPO_ROOT, f), "utf8")) as Record<string, any>]));
+
+describe("CI workflows", () => {
+  it("exist for GitHub Actions and CodeCatalyst", () => {
+    expect(files).to.include.members([
+      ".github/workflows/pull-request.yml",
+      ".github/workflows/deploy.yml",
+      ".codecatalyst/workflows/infrastructure-deployment.yml",
+      ".codecatalyst/workflows/deployment-coordination.yml",
+    ]);
+  });
+
+  it("the test's own extraction understands both invocation styles and quoting", () => {
+    expect(driverInvocation(`npx tsx automation/cli.ts coordinate --api-source "$API_SOURCE" --stack prod`)).to.deep.equal({ command: "coordinate", args: ["--api-source", "$API_SOURCE", "--stack", "prod"] });
+    expect(driverInvocation("npm run cli -- preview --comment")).to.deep.equal({ command: "preview", args: ["--comment"] });
+    expect(driverInvocation("npm ci")).to.equal(null);
+  });
+
+  for (const file of files) {
+    describe(file, () => {
+      const lines = runLines(parsed.get(file));
+
+      it("runs at least one driver command", () => {
+        expect(lines.map(driverInvocation).filter(Boolean), file).to.not.be.empty;
+      });
+
+      it("runs one command per step, with no shell logic", () => {
+        for (const line of lines) {
+          expect(line.trim(), `${file}: one line per step`).to.not.contain("\n");
+          expect(line, `${file}: "${line}"`).to.not.match(/&&|\|\||;|\||\$\(|`|<<|\bif\b|\bthen\b|\bfor\b/);
+        }
+      });
+
+      it("calls only existing commands, with flags those commands accept", async () => {
+        for (const line of lines) {
+          const call = driverInvocation(line);
+          if (!call) continue;
+          const load = COMMANDS[call.command];
+          expect(load, `${file}: unknown command "${call.command}" in: ${line}`).to.be.a("function");
+          const spec = await load!();
+          expect(() => parseArgs({ args: call.args, options: { ...COMMON_OPTIONS, ...spec.options }, strict: true, allowPositionals: false }), `${file}: ${line}`).to.not.throw();
+        }
+      });
+
+      it("takes secrets only from the CI secret store", () => {
+        const text = fs.readFileSync(path.join(REPO_ROOT, file), "utf8");
+        for (const name of ["JWT_SECRET", "CSRF_SECRET", "PULUMI_ACCESS_TOKEN"]) {
+          for (const match of text.matchAll(new RegExp(`${name}:\\s*(.+)`, "g"))) {
+            expect(match[1].trim(), `${file}: ${name}`).to.match(/^\$\{\{ secrets\.[A-Z_]+ \}\}$/);
+          }
+          for (const match of text.matchAll(new RegExp(`Name: ${name}\\s*\\n\\s*Value:\\s*(.+)`, "g"))) {
+            expect(match[1].trim(), `${file}: ${name}`).to.equal(`\${Secrets.${name}}`);
+          }
+        }
+        expect(text, `${file}: no AWS access keys`).to.not.match(/AWS_SECRET_ACCESS_KEY|AKIA[0-9A-Z]{16}/);
+      });
+    });
+  }
+
+  it("GitHub pull requests: preview with a PR comment (write permission), one concurrency group per stack and PR", () => {
+    const wf = parsed.get(".github/workflows/pull-request.yml")!;
+    expect(Object.keys(wf.on)).to.deep.equal(["pull_request"]);
+    expect(wf.permissions).to.include({ "pull-requests": "write", "id-token": "write", contents: "read" });
+    expect(wf.concurrency.group).to.contain("prod").and.contain("github.event.pull_request.number");
+    const calls = runLines(wf).map(driverInvocation).filter(Boolean);
+    expect(calls.map((c) => c!.command)).to.deep.equal(["ci"]);
+  });
+
+  it("GitHub deploy: push to main, one group per stack, never cancelled half-way, plugin cache keyed on the lockfile, Node 22", () => {
+    const wf = parsed.get(".github/workflows/deploy.yml")!;
+    expect(wf.on.push.branches).to.deep.equal(["main"]);
+    expect(wf.concurrency).to.deep.equal({ group: "deploy-prod", "cancel-in-progress": false });
+    const steps: any[] = wf.jobs.deploy.steps;
+    const cache = steps.find((s) => String(s.uses).startsWith("actions/cache"));
+    expect(cache.with.path).to.equal("~/.pulumi/plugins");
+    expect(cache.with.key).to.contain("hashFiles('package-lock.json')");
+    expect(steps.find((s) => String(s.uses).startsWith("actions/setup-node")).with["node-version"]).to.equal(22);
+    expect(steps.some((s) => s.run === "npm ci")).to.equal(true);
+    expect(steps.find((s) => String(s.uses).startsWith("aws-actions/configure-aws-credentials")).with["role-to-assume"]).to.equal("${{ secrets.AWS_ROLE_ARN }}");
+  });
+
+  it("CodeCatalyst: queued runs (one stack operation at a time), the coordination workflow runs `coordinate` with a trigger", () => {
+    for (const file of [".codecatalyst/workflows/infrastructure-deployment.yml", ".codecatalyst/workflows/deployment-coordination.yml"]) {
+      expect(parsed.get(file)!.RunMode, file).to.equal("QUEUED");
+    }
+    const calls = runLines(parsed.get(".codecatalyst/workflows/deployment-coordination.yml")).map(driverInvocation).filter(Boolean);
+    expect(calls).to.have.length(1);
+    expect(calls[0]!.command).to.equal("coordinate");
+    expect(calls[0]!.args).to.include("--trigger");
+  });
+});

@@ -1,0 +1,45 @@
+import { expect } from "chai";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { bundleHandler } from "../../automation/build";
+import { ENV, TABLES } from "../../handlers/contract";
+
+// The shipped bundles, loaded in a clean Node process the way Lambda (and the local target) load them.
+describe("handlers: the bundles fail closed without their secrets", function () {
+  this.timeout(120_000);
+  let dir: string;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "handlers-bundle-"));
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  for (const [fn, p] of [["api", "/health"], ["auth", "/auth/me"]] as const) {
+    it(`${fn}: a short JWT_SECRET answers 503 SERVICE_UNAVAILABLE, without touching the database`, () => {
+      const bundle = bundleHandler(fn, { outDir: dir });
+      expect(bundle.fallback).to.equal(false);
+      const event = { resource: p, path: p, httpMethod: "GET", headers: null, queryStringParameters: null, body: null, isBase64Encoded: false, requestContext: { requestId: "r", identity: { sourceIp: "127.0.0.1" } } };
+      const env: Record<string, string> = {
+        PATH: process.env.PATH ?? "",
+        ...Object.fromEntries(TABLES.map((t) => [t.envVar, `x-${t.name}`])),
+        [ENV.jwtSecret]: "too-short",
+        [ENV.csrfSecret]: "c".repeat(40),
+        // Nothing listens here: a database call would fail differently (and slowly).
+        [ENV.dynamoDbEndpoint]: "http://127.0.0.1:9",
+        [ENV.logLevel]: "error",
+      };
+      const script = `require(${JSON.stringify(bundle.file)}).handler(${JSON.stringify(event)}, {}).then((r) => process.stdout.write("RESULT " + JSON.stringify(r)))`;
+      const out = execFileSync(process.execPath, ["-e", script], { env, stdio: ["ignore", "pipe", "ignore"] }).toString();
+      const [logs, raw] = out.split("RESULT ");
+      const result = JSON.parse(raw);
+      // The cause is logged (one JSON line) without the secret's value.
+      const log = JSON.parse(logs.trim().split("\n")[0]);
+      expect(log).to.include({ level: "error", message: "configuration invalid; refusing requests" });
+      expect(logs).to.not.include("too-short");
+      expect(result.statusCode).to.equal(503);
+      expect(JSON.parse(result.body)).to.deep.equal({ error: "The service is not configured", code: "SERVICE_UNAVAILABLE" });
+      expect(result.headers["X-Content-Type-Options"]).to.equal("nosniff");
+    });
+  }
+});
