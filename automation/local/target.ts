@@ -124,6 +124,8 @@ export async function startLocalTarget(opts: LocalTargetOptions = {}): Promise<L
       ...(opts.bcryptCost !== undefined ? { [ENV.bcryptCost]: String(opts.bcryptCost) } : {}),
       ...LOCAL_AWS_ENV,
       AWS_DEFAULT_REGION: LOCAL_AWS_ENV.AWS_REGION,
+      // The bundles target the nodejs22.x runtime; the SDK's "Node 20 support ends" notice is noise here.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
       // Never reach for instance metadata or a developer's real profile while running locally.
       AWS_EC2_METADATA_DISABLED: "true",
       ...opts.env,
