@@ -12,19 +12,11 @@ import { repoPaths } from "./paths";
 import { describeErrors, type MergeReport, mergeRequirements, readRequirementsFile, readShimRequirements, renderRequirements } from "./requirements";
 import { type HandlerKind, type HandlerPreference, listFiles, selectHandler } from "./select";
 import { MERGE_REPORT_FILE } from "./sync";
+import { INTEGRATED_PLATFORM, INTEGRATED_PYTHON_VERSION, type IntegratedMarker, SHIM_FILE } from "./integrated";
 
-export const INTEGRATED_PLATFORM = "manylinux2014_x86_64";
-export const DEFAULT_PYTHON_VERSION = "3.12";
-export const SHIM_FILE = "integrated_api_handler.py";
+export { INTEGRATED_PLATFORM, type IntegratedMarker, SHIM_FILE } from "./integrated";
+export const DEFAULT_PYTHON_VERSION = INTEGRATED_PYTHON_VERSION;
 export const INTEGRATION_REPORT_FILE = "api-integration.json";
-
-export interface IntegratedMarker {
-  source_commit: string | null;
-  requirements_sha256: string;
-  python_version: string;
-  platform: string;
-  prepared_at: string;
-}
 
 export interface IntegrationReport {
   handler: HandlerKind;

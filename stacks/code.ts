@@ -11,23 +11,10 @@ import { listFiles, type SyncState } from "../automation/select";
 import { repoPaths } from "../automation/paths";
 import type { IntegratedPackaging } from "./config";
 
-/** The command that prepares the integrated package (named in every error about it). */
-export const INTEGRATED_PREPARE_COMMAND = "npx tsx automation/cli.ts prepare --handler integrated";
-/** Entry point of the Python shim inside the integrated package. */
-export const INTEGRATED_HANDLER = "integrated_api_handler.handler";
-/** What `prepare` installs wheels for; the function must run on exactly this. */
-export const INTEGRATED_PYTHON_VERSION = "3.12";
-export const INTEGRATED_PLATFORM = "manylinux2014_x86_64";
-export const LAMBDA_PYTHON_BASE_IMAGE = "public.ecr.aws/lambda/python:3.12";
+import { INTEGRATED_HANDLER, INTEGRATED_PLATFORM, INTEGRATED_PREPARE_COMMAND, INTEGRATED_PYTHON_VERSION, type IntegratedMarker } from "../automation/integrated";
 
-/** What `prepare` writes to `repoPaths().integratedMarker`. */
-export interface IntegratedMarker {
-  source_commit: string | null;
-  requirements_sha256: string;
-  python_version: string;
-  platform: string;
-  prepared_at: string;
-}
+export { INTEGRATED_HANDLER, INTEGRATED_PLATFORM, INTEGRATED_PREPARE_COMMAND, INTEGRATED_PYTHON_VERSION, type IntegratedMarker } from "../automation/integrated";
+export const LAMBDA_PYTHON_BASE_IMAGE = `public.ecr.aws/lambda/python:${INTEGRATED_PYTHON_VERSION}`;
 
 /** Everything aws.lambda.Function needs to know about a function's code. */
 export type FunctionCode =

@@ -1,13 +1,13 @@
 // /people routes. Registration is public (CSRF-protected) and never takes a password: the welcome
 // email carries a set-password link. Updates are partial with an optimistic `version` check.
 import { randomUUID } from "node:crypto";
-import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { audit } from "../lib/audit";
 import { createResetToken, SET_PASSWORD_TTL_SECONDS } from "../lib/credentials";
-import { ddb, type Item, isConditionFailure, queryAll, scanPage, table } from "../lib/db";
+import { ddb, type Item, isConditionFailure, queryAll, scanPage, table, updateWithVersion } from "../lib/db";
 import { renderEmail, sendEmail } from "../lib/email";
 import { HttpError, json, noContent, notFound, type Reply } from "../lib/http";
-import { findPersonByEmail, getPerson, itemVersion, normaliseEmail, safePerson, versionCondition } from "../lib/people";
+import { findPersonByEmail, getPerson, itemVersion, normaliseEmail, safePerson } from "../lib/people";
 import { type RequestContext, requirePrincipal, requireSelfOrAdmin } from "../lib/pipeline";
 import { endSessionsOf } from "../lib/sessions";
 import { emailField, isoDate, nonEmpty, pageQuery } from "../lib/validation";
@@ -122,39 +122,8 @@ export async function updatePerson(ctx: RequestContext): Promise<Reply> {
     changes.email = normaliseEmail(changes.email);
     if (changes.email !== current.email && (await holdersOf(changes.email)).some((h) => h.id !== current.id)) throw emailExists();
   }
-  const names: Record<string, string> = {};
-  const values: Record<string, unknown> = {};
-  const sets: string[] = [];
-  const removes: string[] = [];
-  for (const f of fields) {
-    const value = (changes as Record<string, unknown>)[f];
-    names[`#${f}`] = f;
-    if (value === null) removes.push(`#${f}`);
-    else {
-      sets.push(`#${f} = :${f}`);
-      values[`:${f}`] = value;
-    }
-  }
-  const cond = versionCondition(version);
-  sets.push("updatedAt = :updatedAt", "version = :newVersion");
-  values[":updatedAt"] = new Date().toISOString();
-  values[":newVersion"] = version + 1;
-  let updated: Item;
-  try {
-    const out = await ddb().send(
-      new UpdateCommand({
-        TableName: table("PeopleTable"),
-        Key: { id: ctx.params.id },
-        UpdateExpression: `SET ${sets.join(", ")}${removes.length ? ` REMOVE ${removes.join(", ")}` : ""}`,
-        ConditionExpression: `attribute_exists(id) AND ${cond.expression}`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: { ...values, ...cond.values },
-        ReturnValues: "ALL_NEW",
-      }),
-    );
-    updated = out.Attributes as Item;
-  } catch (err) {
-    if (!isConditionFailure(err)) throw err;
+  const updated = await updateWithVersion("PeopleTable", ctx.params.id, changes, version);
+  if (!updated) {
     const now = await getPerson(ctx.params.id);
     if (!now) throw notFound("Person");
     throw new HttpError(409, "CONFLICT", `The person was changed by someone else (current version ${itemVersion(now)})`);

@@ -1,10 +1,10 @@
 // /projects routes. Listing and reading are public; writes are admin-only with a `version` check.
 import { randomUUID } from "node:crypto";
-import { BatchGetCommand, DeleteCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { BatchGetCommand, DeleteCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { audit } from "../lib/audit";
-import { ddb, type Item, isConditionFailure, queryAll, scanPage, table } from "../lib/db";
+import { ddb, type Item, isConditionFailure, queryAll, scanPage, table, updateWithVersion } from "../lib/db";
 import { HttpError, json, noContent, notFound, type Reply } from "../lib/http";
-import { itemVersion, safePerson, versionCondition } from "../lib/people";
+import { itemVersion, safePerson } from "../lib/people";
 import { type RequestContext, requirePrincipal } from "../lib/pipeline";
 import { isoDateOrDateTime, nonEmpty, pageQuery } from "../lib/validation";
 import * as z from "zod/mini";
@@ -93,44 +93,15 @@ export async function updateProject(ctx: RequestContext): Promise<Reply> {
   const merged = { ...current, ...changes };
   assertDateOrder(merged.startDate, merged.endDate);
 
-  const names: Record<string, string> = {};
-  const values: Record<string, unknown> = {};
-  const sets: string[] = [];
-  const removes: string[] = [];
-  for (const f of fields) {
-    const value = (changes as Record<string, unknown>)[f];
-    names[`#${f}`] = f;
-    if (value === null) removes.push(`#${f}`);
-    else {
-      sets.push(`#${f} = :${f}`);
-      values[`:${f}`] = value;
-    }
-  }
-  const cond = versionCondition(version);
-  sets.push("updatedAt = :updatedAt", "version = :newVersion");
-  values[":updatedAt"] = new Date().toISOString();
-  values[":newVersion"] = version + 1;
-  try {
-    const out = await ddb().send(
-      new UpdateCommand({
-        TableName: table("ProjectsTable"),
-        Key: { id: ctx.params.id },
-        UpdateExpression: `SET ${sets.join(", ")}${removes.length ? ` REMOVE ${removes.join(", ")}` : ""}`,
-        // No upsert: a project deleted meanwhile is a 404.
-        ConditionExpression: `attribute_exists(id) AND ${cond.expression}`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: { ...values, ...cond.values },
-        ReturnValues: "ALL_NEW",
-      }),
-    );
-    await audit({ action: "PROJECT_UPDATED", personId: p.id, success: true, ipAddress: ctx.ip, userAgent: ctx.userAgent, details: { projectId: ctx.params.id, fields } }, ctx.log);
-    return json(200, { project: projectView(out.Attributes as Item) });
-  } catch (err) {
-    if (!isConditionFailure(err)) throw err;
+  // No upsert: a project deleted meanwhile is a 404.
+  const updated = await updateWithVersion("ProjectsTable", ctx.params.id, changes, version);
+  if (!updated) {
     const now = await getProject(ctx.params.id);
     if (!now) throw notFound("Project");
     throw new HttpError(409, "CONFLICT", `The project was changed by someone else (current version ${itemVersion(now)})`);
   }
+  await audit({ action: "PROJECT_UPDATED", personId: p.id, success: true, ipAddress: ctx.ip, userAgent: ctx.userAgent, details: { projectId: ctx.params.id, fields } }, ctx.log);
+  return json(200, { project: projectView(updated) });
 }
 
 const projectSubscriptions = (projectId: string): Promise<Item[]> =>

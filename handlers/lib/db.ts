@@ -1,7 +1,7 @@
 // DynamoDB access: one document client per container, created on first use. Table names come from
 // the contract's env vars; DynamoDB Local is used when DYNAMODB_ENDPOINT is set.
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput, ScanCommand, type ScanCommandInput } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, QueryCommand, UpdateCommand, type QueryCommandInput, ScanCommand, type ScanCommandInput } from "@aws-sdk/lib-dynamodb";
 import { type TableName, tableSpec } from "../contract";
 import { config, tableName } from "./config";
 import { HttpError } from "./http";
@@ -110,4 +110,53 @@ export async function countAll(name: TableName, extra: Partial<ScanCommandInput>
     start = out.LastEvaluatedKey;
   } while (start);
   return total;
+}
+
+/** Condition that the stored version is `expected` (an absent version counts as 1: items the registry-api wrote). */
+export function versionCondition(expected: number): { expression: string; values: Record<string, unknown> } {
+  return expected === 1
+    ? { expression: "(attribute_not_exists(version) OR version = :expectedVersion)", values: { ":expectedVersion": 1 } }
+    : { expression: "version = :expectedVersion", values: { ":expectedVersion": expected } };
+}
+
+/**
+ * Partial update of an existing item keyed by `id`, guarded by its `version` (optimistic concurrency):
+ * a `null` value removes the field; `updatedAt` and `version` are bumped. Never an upsert.
+ * Returns the new item, or undefined when the item is gone or its version differs (the caller tells which).
+ */
+export async function updateWithVersion(name: TableName, id: string, changes: Record<string, unknown>, version: number): Promise<Item | undefined> {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const sets: string[] = [];
+  const removes: string[] = [];
+  for (const [field, value] of Object.entries(changes)) {
+    if (value === undefined) continue;
+    names[`#${field}`] = field;
+    if (value === null) removes.push(`#${field}`);
+    else {
+      sets.push(`#${field} = :${field}`);
+      values[`:${field}`] = value;
+    }
+  }
+  const cond = versionCondition(version);
+  sets.push("updatedAt = :updatedAt", "version = :newVersion");
+  values[":updatedAt"] = new Date().toISOString();
+  values[":newVersion"] = version + 1;
+  try {
+    const out = await ddb().send(
+      new UpdateCommand({
+        TableName: table(name),
+        Key: { id },
+        UpdateExpression: `SET ${sets.join(", ")}${removes.length ? ` REMOVE ${removes.join(", ")}` : ""}`,
+        ConditionExpression: `attribute_exists(id) AND ${cond.expression}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ...values, ...cond.values },
+        ReturnValues: "ALL_NEW",
+      }),
+    );
+    return out.Attributes as Item;
+  } catch (err) {
+    if (isConditionFailure(err)) return undefined;
+    throw err;
+  }
 }

@@ -33,13 +33,6 @@ export function safePerson(item: Item): Record<string, unknown> {
 /** Items written before optimistic concurrency have no `version`: they count as version 1. */
 export const itemVersion = (item: Item): number => (typeof item.version === "number" ? item.version : 1);
 
-/** Condition that the stored version is `expected` (an absent version counts as 1). */
-export function versionCondition(expected: number): { expression: string; values: Record<string, unknown> } {
-  return expected === 1
-    ? { expression: "(attribute_not_exists(version) OR version = :expectedVersion)", values: { ":expectedVersion": 1 } }
-    : { expression: "version = :expectedVersion", values: { ":expectedVersion": expected } };
-}
-
 export const normaliseEmail = (email: string): string => email.trim().toLowerCase();
 
 export async function getPerson(id: string): Promise<Item | undefined> {
