@@ -47,8 +47,13 @@ export async function main(argv: string[]): Promise<number> {
   const command = await load();
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(130);
-    log.warn(`${signal} received: stopping cleanly (send it again to exit at once)`);
+    if (controller.signal.aborted) {
+      // CI runners follow SIGINT with SIGTERM: keep cancelling cleanly; only a second Ctrl-C forces the exit.
+      if (signal === "SIGINT") process.exit(130);
+      log.warn(`${signal} received: still stopping cleanly`);
+      return;
+    }
+    log.warn(`${signal} received: stopping cleanly (Ctrl-C again exits at once)`);
     controller.abort(new CommandFailure(`interrupted by ${signal}`, 130));
   };
   process.on("SIGINT", onSignal);
