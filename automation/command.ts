@@ -132,3 +132,12 @@ export function intOption(values: OptionValues, name: string, fallback: number, 
   if (n < min || n > max) throw new UsageError(`--${name} must be between ${min} and ${max} (got ${n})`);
   return n;
 }
+
+/** A repeatable option naming folders that must exist (e.g. `--policy-pack DIR`), resolved to absolute paths. */
+export function existingDirsOption(values: OptionValues, name: string): string[] | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const dirs = (Array.isArray(raw) ? raw : [raw]).map((d) => path.resolve(String(d)));
+  for (const dir of dirs) if (!fs.existsSync(dir)) throw new UsageError(`--${name} ${dir} does not exist`);
+  return dirs;
+}

@@ -3,7 +3,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { CloudFrontClient } from "@aws-sdk/client-cloudfront";
-import { CommandFailure, type CommandSpec, type Logger, intOption, stringOption, UsageError, writeReport } from "../command";
+import { CommandFailure, type CommandSpec, existingDirsOption, type Logger, intOption, stringOption, UsageError, writeReport } from "../command";
 import { countsLine, type PreviewDiff, renderPreviewMarkdown } from "../diff";
 import { appendStepSummary } from "../github";
 import { enforceGuard, evaluateGuard, type GuardVerdict, guardNotice } from "../guard";
@@ -331,9 +331,7 @@ export const command: CommandSpec = {
     if (!HANDLER_PREFERENCES.includes(handler)) throw new UsageError(`--handler must be one of ${HANDLER_PREFERENCES.join(", ")}`);
     if (values["write-smoke"] === true && values["skip-smoke"] === true) throw new UsageError("--write-smoke and --skip-smoke contradict each other");
     if (values["write-smoke"] === true && !smokeCredentials(ctx.env)) throw new UsageError("--write-smoke needs SMOKE_ADMIN_EMAIL and SMOKE_ADMIN_PASSWORD in the environment");
-    const packs = values["policy-pack"];
-    const policyPacks = Array.isArray(packs) ? packs.map((p) => path.resolve(String(p))) : undefined;
-    for (const dir of policyPacks ?? []) if (!fs.existsSync(dir)) throw new UsageError(`--policy-pack ${dir} does not exist`);
+    const policyPacks = existingDirsOption(values, "policy-pack");
     try {
       const result = await runDeploy({
         repoRoot: ctx.repoRoot,

@@ -2,7 +2,7 @@
 // as a structured diff (preview.json), Markdown (FILE, the job summary) and optionally one PR comment.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CommandFailure, type CommandOutcome, type CommandSpec, type Logger, stringOption, UsageError, writeReport } from "../command";
+import { CommandFailure, type CommandOutcome, type CommandSpec, existingDirsOption, type Logger, stringOption, UsageError, writeReport } from "../command";
 import { countsLine, type PreviewDiff, previewMarker, renderPreviewMarkdown } from "../diff";
 import { appendStepSummary, resolvePullRequest, type UpsertResult, upsertPullRequestComment } from "../github";
 import { evaluateGuard, type GuardFinding, guardNotice } from "../guard";
@@ -158,9 +158,7 @@ export const command: CommandSpec = {
   },
   async run(values, ctx) {
     const stackName = stringOption(values, "stack", true);
-    const packs = values["policy-pack"];
-    const policyPacks = Array.isArray(packs) ? packs.map((p) => path.resolve(String(p))) : undefined;
-    for (const dir of policyPacks ?? []) if (!fs.existsSync(dir)) throw new UsageError(`--policy-pack ${dir} does not exist`);
+    const policyPacks = existingDirsOption(values, "policy-pack");
     try {
       const result = await runPreview({
         repoRoot: ctx.repoRoot,
