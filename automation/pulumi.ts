@@ -7,6 +7,8 @@ import { setTimeout as sleepFor } from "node:timers/promises";
 import {
   ConcurrentUpdateError,
   type ConfigMap,
+  type DestroyOptions,
+  type DestroyResult,
   type EngineEvent,
   LocalWorkspace,
   type OpMap,
@@ -14,6 +16,9 @@ import {
   PulumiCommand,
   type PreviewOptions,
   type PreviewResult,
+  type RefreshOptions,
+  type RefreshResult,
+  StackNotFoundError,
   type UpdateSummary,
   type UpOptions,
   type UpResult,
@@ -24,6 +29,7 @@ import { buildPreviewDiff, countsLine, type PreviewDiff } from "./diff";
 // The SDK's types other modules use, so they never import the SDK themselves.
 export type {
   ConfigMap,
+  DestroyOptions,
   DiagnosticEvent,
   EngineEvent,
   OpMap,
@@ -33,6 +39,7 @@ export type {
   PreviewOptions,
   PreviewResult,
   PropertyDiff,
+  RefreshOptions,
   UpdateSummary,
   UpOptions,
   UpResult,
@@ -64,6 +71,33 @@ export interface EngineStack {
   getTag(key: string): Promise<string>;
   setTag(key: string, value: string): Promise<void>;
   history(pageSize?: number, page?: number): Promise<UpdateSummary[]>;
+  /** `refresh` (with `previewOnly`: what a refresh would change, i.e. drift; nothing is written). */
+  refresh(opts: RefreshOptions): Promise<RefreshResult>;
+  destroy(opts: DestroyOptions): Promise<DestroyResult>;
+}
+
+/** A stack as `pulumi stack ls` lists it. */
+export interface StackListing {
+  name: string;
+  /** ISO 8601 time of the last update; undefined when the stack was never updated. */
+  lastUpdate?: string;
+  updateInProgress: boolean;
+  resourceCount?: number;
+}
+
+/** The project-level operations (no stack selected): list and remove stacks. */
+export interface EngineWorkspace {
+  listStacks(): Promise<StackListing[]>;
+  /** `pulumi stack rm`: the stack must hold no resources (destroy it first). */
+  removeStack(name: string): Promise<void>;
+}
+
+/** `openStack` with `create: false` found no such stack. */
+export class StackMissingError extends CommandFailure {
+  override name = "StackMissingError";
+  constructor(readonly stackName: string) {
+    super(`stack ${stackName} does not exist`);
+  }
 }
 
 export interface OpenStackOptions {
@@ -74,33 +108,16 @@ export interface OpenStackOptions {
 }
 
 /**
- * Select (or create) the stack in the repository's Pulumi project. When PULUMI_VERSION is set, that CLI
+ * Select (or create; with `create: false` only select, else StackMissingError) the stack in the repository's Pulumi project. When PULUMI_VERSION is set, that CLI
  * version is used (installed under ~/.pulumi/versions when missing), so CI runs a pinned engine.
  */
-export async function openStack(opts: OpenStackOptions): Promise<EngineStack> {
+export async function openStack(opts: OpenStackOptions & { create?: boolean }): Promise<EngineStack> {
   validateStackName(opts.stackName);
-  const pinned = opts.env.PULUMI_VERSION?.trim();
-  let pulumiCommand: PulumiCommand | undefined;
-  try {
-    if (pinned) {
-      // The SDK takes a SemVer object from its own copy of semver.
-      const semverPath = require.resolve("semver", { paths: [path.dirname(require.resolve("@pulumi/pulumi/package.json"))] });
-      const { SemVer } = require(semverPath) as { SemVer: new (v: string) => unknown };
-      pulumiCommand = await opts.log.step(`pulumi CLI ${pinned}`, () => PulumiCommand.install({ version: new SemVer(pinned) as never }));
-    } else {
-      pulumiCommand = await PulumiCommand.get();
-    }
-  } catch (err) {
-    throw new CommandFailure(
-      pinned
-        ? `could not install the pulumi CLI ${pinned}: ${commandErrorSummary(err)}`
-        : `the pulumi CLI was not found on PATH${String((err as Error)?.message).includes("ENOENT") ? "" : ` (${commandErrorSummary(err)})`}; install it (https://www.pulumi.com/docs/install/) or set PULUMI_VERSION to let the driver install that version`,
-    );
-  }
-  const stack = await LocalWorkspace.createOrSelectStack(
-    { stackName: opts.stackName, workDir: opts.repoRoot },
-    { pulumiCommand, envVars: { PULUMI_SKIP_UPDATE_CHECK: "true" } },
-  ).catch((err) => {
+  const pulumiCommand = await resolvePulumiCommand(opts.env, opts.log);
+  const args = { stackName: opts.stackName, workDir: opts.repoRoot };
+  const wsOpts = { pulumiCommand, envVars: { PULUMI_SKIP_UPDATE_CHECK: "true" } };
+  const stack = await (opts.create === false ? LocalWorkspace.selectStack(args, wsOpts) : LocalWorkspace.createOrSelectStack(args, wsOpts)).catch((err) => {
+    if (err instanceof StackNotFoundError) throw new StackMissingError(opts.stackName);
     throw new CommandFailure(`could not select stack ${opts.stackName}: ${commandErrorSummary(err)}`);
   });
   let pulumiVersion: string | undefined;
@@ -121,7 +138,43 @@ export async function openStack(opts: OpenStackOptions): Promise<EngineStack> {
     getTag: (k) => stack.getTag(k),
     setTag: (k, v) => stack.setTag(k, v),
     history: (size, page) => stack.history(size, page, false),
+    refresh: (o) => stack.refresh(o),
+    destroy: (o) => stack.destroy(o),
   };
+}
+
+/** The repository's Pulumi project without a selected stack: list and remove stacks. */
+export async function openWorkspace(opts: Omit<OpenStackOptions, "stackName">): Promise<EngineWorkspace> {
+  const pulumiCommand = await resolvePulumiCommand(opts.env, opts.log);
+  const ws = await LocalWorkspace.create({ workDir: opts.repoRoot, pulumiCommand, envVars: { PULUMI_SKIP_UPDATE_CHECK: "true" } });
+  return {
+    listStacks: async () =>
+      (await ws.listStacks()).map((s) => ({ name: s.name, lastUpdate: s.lastUpdate, updateInProgress: s.updateInProgress === true, resourceCount: s.resourceCount })),
+    removeStack: (name) => {
+      validateStackName(name);
+      return ws.removeStack(name);
+    },
+  };
+}
+
+/** The pulumi CLI: the pinned PULUMI_VERSION (installed under ~/.pulumi/versions when missing), else the one on PATH. */
+async function resolvePulumiCommand(env: NodeJS.ProcessEnv, log: Logger): Promise<PulumiCommand> {
+  const pinned = env.PULUMI_VERSION?.trim();
+  try {
+    if (pinned) {
+      // The SDK takes a SemVer object from its own copy of semver.
+      const semverPath = require.resolve("semver", { paths: [path.dirname(require.resolve("@pulumi/pulumi/package.json"))] });
+      const { SemVer } = require(semverPath) as { SemVer: new (v: string) => unknown };
+      return await log.step(`pulumi CLI ${pinned}`, () => PulumiCommand.install({ version: new SemVer(pinned) as never }));
+    }
+    return await PulumiCommand.get();
+  } catch (err) {
+    throw new CommandFailure(
+      pinned
+        ? `could not install the pulumi CLI ${pinned}: ${commandErrorSummary(err)}`
+        : `the pulumi CLI was not found on PATH${String((err as Error)?.message).includes("ENOENT") ? "" : ` (${commandErrorSummary(err)})`}; install it (https://www.pulumi.com/docs/install/) or set PULUMI_VERSION to let the driver install that version`,
+    );
+  }
 }
 
 /** Stack names as Pulumi accepts them: `name`, `org/name` or `org/project/name`. */
@@ -337,6 +390,63 @@ export async function checkNoChanges(stack: EngineStack, opts: EngineRunOptions)
     const changed = diffOfFailure(err);
     return `a preview right after the update did not come back clean: ${changed ? countsLine(changed.counts) : firstLine(err)}`;
   }
+}
+
+/**
+ * Drift: a refresh in preview mode (`refresh --preview-only`) compares the state with the cloud and
+ * writes nothing. Returns the engine events; `automation/drift.ts` reads the drift out of them.
+ */
+export async function refreshPreview(stack: EngineStack, opts: EngineRunOptions): Promise<{ events: EngineEvent[]; changeSummary: OpMap }> {
+  let events: EngineEvent[] = [];
+  const result = await withEngineRetry("refresh preview", stack.name, (signal) => {
+    events = [];
+    const { diff: _diff, policyPacks: _packs, message: _message, ...base } = engineOptions(opts, events, signal) as ReturnType<typeof engineOptions> & { policyPacks?: string[]; message?: string };
+    return stack.refresh({ ...base, previewOnly: true });
+  }, opts);
+  return { events, changeSummary: { ...(result.summary?.resourceChanges ?? {}) } };
+}
+
+/** Destroy every resource of the stack (protected resources make it fail: review stacks have none). */
+export async function destroyStack(stack: EngineStack, opts: EngineRunOptions): Promise<{ events: EngineEvent[]; changeSummary: OpMap }> {
+  let events: EngineEvent[] = [];
+  const result = await withEngineRetry("destroy", stack.name, (signal) => {
+    events = [];
+    const { diff: _diff, policyPacks: _packs, ...base } = engineOptions(opts, events, signal) as ReturnType<typeof engineOptions> & { policyPacks?: string[] };
+    return stack.destroy(base);
+  }, opts);
+  return { events, changeSummary: { ...(result.summary?.resourceChanges ?? {}) } };
+}
+
+// ---- Versions and the live alias ----
+
+/** Config key pinning the `live` alias of each function to a version (JSON `{"api":"7","auth":"3"}`); see stacks/config.ts. */
+export const LIVE_VERSIONS_KEY = `${CONFIG_NAMESPACE}:liveVersions`;
+/** The functions behind a `live` alias. */
+export const ALIASED_FUNCTIONS = ["api", "auth"] as const;
+export type FunctionVersions = Record<(typeof ALIASED_FUNCTIONS)[number], string>;
+
+/** A `{api, auth}` version map from a stack output, or undefined when it is absent or incomplete. */
+export function versionsOutput(outputs: MaskedOutputs, key: "liveVersions" | "candidateVersions"): FunctionVersions | undefined {
+  const value = outputs[key] as Record<string, unknown> | undefined;
+  if (!value || typeof value !== "object") return undefined;
+  const versions: Partial<FunctionVersions> = {};
+  for (const fn of ALIASED_FUNCTIONS) {
+    const v = value[fn];
+    if (typeof v !== "string" && typeof v !== "number") return undefined;
+    if (!/^[1-9]\d*$/.test(String(v))) return undefined;
+    versions[fn] = String(v);
+  }
+  return versions as FunctionVersions;
+}
+
+/** Pin the `live` aliases to these versions (the next `up` moves them there and leaves them there). */
+export async function pinLiveVersions(stack: Pick<EngineStack, "setAllConfig">, versions: FunctionVersions): Promise<void> {
+  await stack.setAllConfig({ [LIVE_VERSIONS_KEY]: { value: JSON.stringify(versions) } });
+}
+
+/** "api v7, auth v3". */
+export function versionsLine(versions: FunctionVersions | undefined): string {
+  return versions ? ALIASED_FUNCTIONS.map((fn) => `${fn} v${versions[fn]}`).join(", ") : "unknown";
 }
 
 /** The repository's policy pack (`policy/` with a PulumiPolicy.yaml), used by preview and deploy when present. */
