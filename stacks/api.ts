@@ -5,8 +5,8 @@ import { ENV, TABLES, gatewayRoutes, type FunctionName, type TableName } from ".
 import type { HandlerSelection } from "../automation/select";
 import { bundledCode, integratedCode } from "./code";
 import type { StackConfig } from "./config";
-import { ApiFunction } from "./function";
-import { bodyHash, openApiBody } from "./openapi";
+import { ApiFunction, CANDIDATE_ALIAS, LIVE_ALIAS } from "./function";
+import { ALIAS_STAGE_VARIABLE, aliasIntegrationUri, bodyHash, openApiBody } from "./openapi";
 import { sesIdentityArns } from "./policies";
 
 export interface RegistryApiArgs {
@@ -31,6 +31,9 @@ const SIZING: Record<FunctionName | "integrated", { memorySize: number; timeoutS
   auth: { memorySize: 1024, timeoutSeconds: 15 },
 };
 
+/** The candidate stage serves smoke tests only. */
+const CANDIDATE_THROTTLING = { rateLimit: 5, burstLimit: 10 };
+
 /** What each access log line records (JSON, one line per request). */
 export const ACCESS_LOG_FORMAT = JSON.stringify({
   requestId: "$context.requestId",
@@ -49,6 +52,11 @@ export class RegistryApi extends pulumi.ComponentResource {
   readonly stage: aws.apigateway.Stage;
   /** Invoke URL of the stage, without a trailing slash. */
   readonly apiUrl: pulumi.Output<string>;
+  /** The same API on the candidate stage: the newest function versions, before they go live. */
+  readonly candidateUrl: pulumi.Output<string>;
+  /** Version behind each function's `live` alias, and the newest published one. */
+  readonly liveVersions: pulumi.Output<Record<FunctionName, string>>;
+  readonly candidateVersions: pulumi.Output<Record<FunctionName, string>>;
   readonly handlerKind: pulumi.Output<string>;
 
   constructor(name: string, args: RegistryApiArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -89,6 +97,7 @@ export class RegistryApi extends pulumi.ComponentResource {
         : bundledCode("api", args.repoRoot),
       ...SIZING[integrated ? "integrated" : "api"],
       environment: environment({ [ENV.handlerKind]: args.selection.kind }),
+      liveVersion: config.liveVersions?.api,
     }, parent);
     const authFn = new ApiFunction("auth", {
       ...common,
@@ -98,6 +107,7 @@ export class RegistryApi extends pulumi.ComponentResource {
       code: bundledCode("auth", args.repoRoot),
       ...SIZING.auth,
       environment: environment({}),
+      liveVersion: config.liveVersions?.auth,
     }, parent);
     this.functions = { api: apiFn, auth: authFn };
 
@@ -106,7 +116,8 @@ export class RegistryApi extends pulumi.ComponentResource {
       .apply(([api, auth]) => openApiBody({
         title: `${namePrefix}-api`,
         routes: gatewayRoutes({ greedy: integrated }),
-        integrationUris: { api, auth },
+        // Each stage invokes the alias its stage variable names.
+        integrationUris: { api: aliasIntegrationUri(api), auth: aliasIntegrationUri(auth) },
       }));
     this.restApi = new aws.apigateway.RestApi("api", {
       name: `${namePrefix}-api`,
@@ -134,7 +145,25 @@ export class RegistryApi extends pulumi.ComponentResource {
       deployment: deployment.id,
       stageName: config.stageName,
       accessLogSettings: { destinationArn: accessLogs.arn, format: ACCESS_LOG_FORMAT },
+      variables: { [ALIAS_STAGE_VARIABLE]: LIVE_ALIAS },
     }, { parent: this, dependsOn: account ? [account] : [] });
+
+    // The same deployment on a second stage invoking the `candidate` aliases: the driver smoke-tests a
+    // new version here before it moves `live`. Only smoke tests use it, so it is throttled low and has
+    // no execution logs (API Gateway would create their log group with infinite retention).
+    const candidateStage = new aws.apigateway.Stage("api-candidate", {
+      restApi: this.restApi.id,
+      deployment: deployment.id,
+      stageName: `${config.stageName}-${CANDIDATE_ALIAS}`,
+      accessLogSettings: { destinationArn: accessLogs.arn, format: ACCESS_LOG_FORMAT },
+      variables: { [ALIAS_STAGE_VARIABLE]: CANDIDATE_ALIAS },
+    }, { parent: this, dependsOn: account ? [account] : [] });
+    new aws.apigateway.MethodSettings("api-candidate", {
+      restApi: this.restApi.id,
+      stageName: candidateStage.stageName,
+      methodPath: "*/*",
+      settings: { throttlingRateLimit: CANDIDATE_THROTTLING.rateLimit, throttlingBurstLimit: CANDIDATE_THROTTLING.burstLimit, metricsEnabled: false, loggingLevel: "OFF", dataTraceEnabled: false },
+    }, parent);
 
     // API Gateway would create the execution log group itself, with infinite retention.
     const executionLogs = new aws.cloudwatch.LogGroup("api-execution-logs", {
@@ -158,16 +187,23 @@ export class RegistryApi extends pulumi.ComponentResource {
     }, { parent: this, dependsOn: [executionLogs] });
 
     for (const [fnName, fn] of Object.entries(this.functions)) {
-      new aws.lambda.Permission(`${fnName}-invoke`, {
-        action: "lambda:InvokeFunction",
-        function: fn.function.name,
-        principal: "apigateway.amazonaws.com",
-        // Only this API may invoke the function.
-        sourceArn: pulumi.interpolate`${this.restApi.executionArn}/*/*`,
-      }, parent);
+      // The API invokes aliases only (a permission on a qualifier covers that alias, nothing else).
+      for (const [suffix, alias] of [["", fn.liveAlias], ["-candidate", fn.candidateAlias]] as const) {
+        new aws.lambda.Permission(`${fnName}-invoke${suffix}`, {
+          action: "lambda:InvokeFunction",
+          function: fn.function.name,
+          qualifier: alias.name,
+          principal: "apigateway.amazonaws.com",
+          // Only this API may invoke the function.
+          sourceArn: pulumi.interpolate`${this.restApi.executionArn}/*/*`,
+        }, parent);
+      }
     }
 
     this.apiUrl = this.stage.invokeUrl.apply((url) => url.replace(/\/+$/, ""));
+    this.candidateUrl = candidateStage.invokeUrl.apply((url) => url.replace(/\/+$/, ""));
+    this.liveVersions = pulumi.output({ api: apiFn.liveAlias.functionVersion, auth: authFn.liveAlias.functionVersion });
+    this.candidateVersions = pulumi.output({ api: apiFn.function.version, auth: authFn.function.version });
     this.handlerKind = pulumi.output(args.selection.kind);
     this.registerOutputs({ apiUrl: this.apiUrl, handlerKind: this.handlerKind });
   }

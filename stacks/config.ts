@@ -38,6 +38,8 @@ export interface StackConfig {
   apiGatewayLogsRole: boolean;
   jwtSecret: pulumi.Output<string>;
   csrfSecret: pulumi.Output<string>;
+  /** Version each function's `live` alias is pinned to (set by the driver's promotion); absent: the newest. */
+  liveVersions?: Record<"api" | "auth", string>;
 }
 
 /** A configuration value is missing or invalid. The message names the key and how to fix it. */
@@ -58,7 +60,7 @@ export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 36
 const KNOWN_KEYS = [
   "tableNaming", "protect", "adoptExistingTables", "handler", "integratedPackaging", "logRetentionDays",
   "throttlingRateLimit", "throttlingBurstLimit", "stageName", "sesFromEmail", "frontendUrl", "corsOrigins",
-  "alarmEmail", "frontendDir", "jwtExpirationHours", "apiGatewayLogsRole", "jwtSecret", "csrfSecret",
+  "alarmEmail", "frontendDir", "jwtExpirationHours", "apiGatewayLogsRole", "jwtSecret", "csrfSecret", "liveVersions",
 ] as const;
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -181,6 +183,26 @@ function frontendDir(raw: RawConfig, repoRoot: string): string | undefined {
   return dir;
 }
 
+/** `{"api":"7","auth":"3"}`: both functions, positive whole version numbers. */
+function liveVersions(raw: RawConfig): Record<"api" | "auth", string> | undefined {
+  const value = optionalString(raw, "liveVersions");
+  if (value === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return fail("liveVersions", `must be JSON like {"api":"7","auth":"3"} (got "${value}")`);
+  }
+  const versions = parsed as Record<string, unknown>;
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) || Object.keys(versions).sort().join(",") !== "api,auth") {
+    return fail("liveVersions", `must name exactly the functions api and auth (got "${value}")`);
+  }
+  for (const fn of ["api", "auth"]) {
+    if (!/^[1-9]\d{0,9}$/.test(String(versions[fn]))) fail("liveVersions", `has "${String(versions[fn])}" for ${fn}, which is not a published version number`);
+  }
+  return { api: String(versions.api), auth: String(versions.auth) };
+}
+
 /** A required secret: set with --secret, not a placeholder, long enough. Kept a Pulumi secret from here on. */
 function secret(raw: RawConfig, name: "jwtSecret" | "csrfSecret", checkSecretFlag: boolean): pulumi.Output<string> {
   const command = `pulumi config set --secret ${key(name)} "$(openssl rand -base64 48)"`;
@@ -216,6 +238,7 @@ export function loadConfig(opts: LoadConfigOptions): StackConfig {
     fail("logRetentionDays", `must be one of ${LOG_RETENTION_DAYS.join(", ")} (got ${logRetentionDays})`);
   }
   const stageName = optionalString(raw, "stageName") ?? "api";
+  const pinned = liveVersions(raw);
   if (!/^[A-Za-z0-9_-]{1,128}$/.test(stageName)) fail("stageName", `may use only letters, digits, - and _ (got "${stageName}")`);
 
   return {
@@ -237,6 +260,7 @@ export function loadConfig(opts: LoadConfigOptions): StackConfig {
     apiGatewayLogsRole: bool(raw, "apiGatewayLogsRole", true),
     jwtSecret: secret(raw, "jwtSecret", !opts.raw),
     csrfSecret: secret(raw, "csrfSecret", !opts.raw),
+    ...(pinned ? { liveVersions: pinned } : {}),
   };
 }
 

@@ -18,12 +18,21 @@ export interface ApiFunctionArgs {
   sesIdentityArns: pulumi.Input<string[]>;
   sesFromEmail: string;
   logRetentionDays: number;
+  /** Version the `live` alias is pinned to (the driver pins it during a promotion); absent: the newest version. */
+  liveVersion?: string;
 }
+
+/** Alias users reach through the API's main stage. */
+export const LIVE_ALIAS = "live";
+/** Alias that always points at the newest published version; reached through the candidate stage. */
+export const CANDIDATE_ALIAS = "candidate";
 
 export class ApiFunction extends pulumi.ComponentResource {
   readonly function: aws.lambda.Function;
   readonly role: aws.iam.Role;
   readonly logGroup: aws.cloudwatch.LogGroup;
+  readonly liveAlias: aws.lambda.Alias;
+  readonly candidateAlias: aws.lambda.Alias;
 
   constructor(name: string, args: ApiFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
     super("people-register:api:Function", name, {}, opts);
@@ -62,7 +71,22 @@ export class ApiFunction extends pulumi.ComponentResource {
       timeout: args.timeoutSeconds,
       environment: { variables: args.environment },
       loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
+      // Every code or config change publishes a version, so `live` can stay on (or go back to) a known one.
+      publish: true,
     }, { parent: this, dependsOn: [policy, this.logGroup] });
+
+    this.candidateAlias = new aws.lambda.Alias(`${name}-candidate`, {
+      name: CANDIDATE_ALIAS,
+      description: "The newest version, smoke-tested through the candidate stage before promotion",
+      functionName: this.function.name,
+      functionVersion: this.function.version,
+    }, parent);
+    this.liveAlias = new aws.lambda.Alias(`${name}-live`, {
+      name: LIVE_ALIAS,
+      description: "The version users get (moved by the driver after smoke tests, moved back on failure)",
+      functionName: this.function.name,
+      functionVersion: args.liveVersion ?? this.function.version,
+    }, parent);
 
     this.registerOutputs({ functionName: this.function.name, functionArn: this.function.arn });
   }

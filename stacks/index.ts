@@ -12,5 +12,5 @@
 import { peopleRegister } from "./program";
 
 // Every property becomes a stack output: apiUrl, frontendUrl, frontendBucket, distributionId,
-// tableNames, functionNames, handlerKind.
+// tableNames, functionNames, handlerKind, candidateUrl, liveVersions, candidateVersions.
 export = peopleRegister();

@@ -97,6 +97,15 @@ export function buildOpenApi(input: OpenApiInput): Record<string, unknown> {
   };
 }
 
+/** The stage variable naming the Lambda alias each stage invokes (`live` on the main stage, `candidate` on the candidate stage). */
+export const ALIAS_STAGE_VARIABLE = "lambdaAlias";
+
+/** A function's invoke ARN made to call the alias the stage variable names: `…:function:NAME:${stageVariables.lambdaAlias}/invocations`. */
+export function aliasIntegrationUri(invokeArn: string): string {
+  if (!invokeArn.endsWith("/invocations")) throw new Error(`not a Lambda invoke ARN: ${invokeArn}`);
+  return `${invokeArn.slice(0, -"/invocations".length)}:\${stageVariables.${ALIAS_STAGE_VARIABLE}}/invocations`;
+}
+
 /** Stable serialization of the definition (what RestApi.body gets). */
 export function openApiBody(input: OpenApiInput): string {
   return JSON.stringify(buildOpenApi(input));

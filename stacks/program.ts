@@ -18,6 +18,10 @@ export interface StackOutputs {
   tableNames: pulumi.Output<Record<TableName, string>>;
   functionNames: pulumi.Output<Record<FunctionName, string>>;
   handlerKind: pulumi.Output<string>;
+  /** The API on the candidate stage (newest function versions) and the versions behind `live` and `candidate`. */
+  candidateUrl: pulumi.Output<string>;
+  liveVersions: pulumi.Output<Record<FunctionName, string>>;
+  candidateVersions: pulumi.Output<Record<FunctionName, string>>;
 }
 
 export interface ProgramOptions {
@@ -71,5 +75,8 @@ export function peopleRegister(opts: ProgramOptions = {}): StackOutputs {
     tableNames: data.tableNames,
     functionNames: pulumi.output(functionNames),
     handlerKind: api.handlerKind,
+    candidateUrl: api.candidateUrl,
+    liveVersions: api.liveVersions,
+    candidateVersions: api.candidateVersions,
   };
 }

@@ -101,6 +101,10 @@ describe("stacks/config", function () {
       ["corsOrigins", { corsOrigins: "[oops" }, /people-register:corsOrigins is not a valid JSON list/],
       ["jwtExpirationHours", { jwtExpirationHours: "0" }, /people-register:jwtExpirationHours must be a whole number from 1 to 720/],
       ["frontendDir", { frontendDir: "no-such-dir" }, /people-register:frontendDir must be a folder/],
+      ["liveVersions", { liveVersions: "7" }, /people-register:liveVersions must name exactly the functions api and auth/],
+      ["liveVersions", { liveVersions: '{"api":"7"}' }, /people-register:liveVersions must name exactly the functions api and auth/],
+      ["liveVersions", { liveVersions: '{"api":"$LATEST","auth":"3"}' }, /people-register:liveVersions has "\$LATEST" for api/],
+      ["liveVersions", { liveVersions: "{api:7}" }, /people-register:liveVersions must be JSON/],
     ];
     for (const [key, values, message] of bad) {
       it(`refuses a bad ${key} (${JSON.stringify(values)}) naming the key`, () => {

@@ -62,8 +62,11 @@ function computed(type: string, name: string, inputs: Record<string, any>): { id
       return { id, state: { ...inputs, arn: arn("dynamodb", `table/${inputs.name}`) } };
     case "aws:lambda/function:Function": {
       const fnArn = arn("lambda", `function:${inputs.name}`);
-      return { id, state: { ...inputs, arn: fnArn, invokeArn: `arn:aws:apigateway:${REGION}:lambda:path/2015-03-31/functions/${fnArn}/invocations` } };
+      // publish: true -> the engine reports the version it published.
+      return { id, state: { ...inputs, arn: fnArn, invokeArn: `arn:aws:apigateway:${REGION}:lambda:path/2015-03-31/functions/${fnArn}/invocations`, ...(inputs.publish ? { version: "1" } : {}) } };
     }
+    case "aws:lambda/alias:Alias":
+      return { id: `${inputs.functionName}:${inputs.name}`, state: { ...inputs, arn: arn("lambda", `function:${inputs.functionName}:${inputs.name}`) } };
     case "aws:iam/role:Role":
       return { id: `${name}-id`, state: { ...inputs, name: `${name}-id`, arn: `arn:aws:iam::${ACCOUNT}:role/${name}` } };
     case "aws:cloudwatch/logGroup:LogGroup":

@@ -72,7 +72,7 @@ describe("stacks: the integrated handler", function () {
     expect(api.runtime).to.equal("python3.12");
     expect(Object.keys(await api.code.assets)).to.deep.equal(["integrated_api_handler.py"]);
     expect(byType(result, "aws:dynamodb/table:Table")).to.have.length(10);
-    expect(byType(result, "aws:apigateway/stage:Stage")).to.have.length(1);
+    expect(byType(result, "aws:apigateway/stage:Stage")).to.have.length(2); // live and candidate
   });
 
   it("an update without the prepared package fails with the command that prepares it", async () => {

@@ -35,7 +35,7 @@ function routesOf(result: RunResult): string[] {
   const api = one(result, T.restApi, "api");
   const doc = JSON.parse(api.inputs.body);
   const fns = byType(result, T.fn);
-  const fnOf = (uri: string) => fns.find((f) => uri.includes(`function:${f.inputs.name}/`))?.name;
+  const fnOf = (uri: string) => fns.find((f) => uri.includes(`function:${f.inputs.name}:${"${stageVariables.lambdaAlias}"}/`))?.name;
   const out: string[] = [];
   for (const [p, item] of Object.entries<Record<string, any>>(doc.paths)) {
     for (const [key, op] of Object.entries<any>(item)) {
@@ -234,9 +234,11 @@ describe("stacks: the Pulumi program under mocks", function () {
       expect(logs.Resource).to.deep.equal([`arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/people-register-test-api:*`]);
     });
 
-    it("lets only this API invoke each function", () => {
+    it("lets only this API invoke each function, and only through its aliases", () => {
       const permissions = byType(dev, T.permission);
-      expect(permissions.map((p) => p.inputs.function).sort()).to.deep.equal(["people-register-test-api", "people-register-test-auth"]);
+      expect(permissions.map((p) => `${p.inputs.function}:${p.inputs.qualifier}`).sort()).to.deep.equal([
+        "people-register-test-api:candidate", "people-register-test-api:live", "people-register-test-auth:candidate", "people-register-test-auth:live",
+      ]);
       for (const p of permissions) {
         expect(p.inputs.principal).to.equal("apigateway.amazonaws.com");
         expect(p.inputs.sourceArn).to.equal(`arn:aws:execute-api:${REGION}:${ACCOUNT}:a1b2c3d4e5/*/*`);
@@ -270,6 +272,28 @@ describe("stacks: the Pulumi program under mocks", function () {
       const result = await runProgram({ repoRoot: repo, config: baseConfig({ throttlingRateLimit: "25", throttlingBurstLimit: "50", stageName: "v1" }) });
       expect(one(result, T.methodSettings, "api").inputs.settings).to.include({ throttlingRateLimit: 25, throttlingBurstLimit: 50 });
       expect(result.outputs.apiUrl).to.equal(`https://a1b2c3d4e5.execute-api.${REGION}.amazonaws.com/v1`);
+    });
+
+    it("publishes versions; the main stage invokes `live`, the candidate stage `candidate`, through one stage variable", async () => {
+      for (const fn of byType(dev, T.fn)) expect(fn.inputs.publish, fn.name).to.equal(true);
+      const aliases = byType(dev, "aws:lambda/alias:Alias").map((a) => `${a.inputs.functionName}:${a.inputs.name}=${a.inputs.functionVersion}`).sort();
+      expect(aliases).to.deep.equal([
+        "people-register-test-api:candidate=1", "people-register-test-api:live=1", "people-register-test-auth:candidate=1", "people-register-test-auth:live=1",
+      ]);
+      expect(one(dev, T.stage, "api").inputs.variables).to.deep.equal({ lambdaAlias: "live" });
+      const candidate = one(dev, T.stage, "api-candidate").inputs;
+      expect(candidate).to.deep.include({ stageName: "api-candidate", deployment: "api-id", variables: { lambdaAlias: "candidate" } });
+      expect(one(dev, T.methodSettings, "api-candidate").inputs.settings).to.include({ loggingLevel: "OFF", throttlingRateLimit: 5, throttlingBurstLimit: 10 });
+      expect(dev.outputs).to.deep.include({
+        candidateUrl: `https://a1b2c3d4e5.execute-api.${REGION}.amazonaws.com/api-candidate`,
+        liveVersions: { api: "1", auth: "1" },
+        candidateVersions: { api: "1", auth: "1" },
+      });
+      // The driver pins `live` while a new version is smoke-tested; `candidate` always follows the newest.
+      const pinned = await runProgram({ repoRoot: repo, config: baseConfig({ liveVersions: JSON.stringify({ api: "7", auth: "3" }) }) });
+      const live = byType(pinned, "aws:lambda/alias:Alias").filter((a) => a.inputs.name === "live").map((a) => `${a.inputs.functionName}=${a.inputs.functionVersion}`).sort();
+      expect(live).to.deep.equal(["people-register-test-api=7", "people-register-test-auth=3"]);
+      expect(pinned.outputs.liveVersions).to.deep.equal({ api: "7", auth: "3" });
     });
 
     it("answers unknown paths at the gateway with the contract's 404", () => {
@@ -356,7 +380,7 @@ describe("stacks: the Pulumi program under mocks", function () {
 
     it("exports every output a user and the driver rely on, none of them secret", () => {
       expect(Object.keys(dev.outputs).sort()).to.deep.equal(
-        ["apiUrl", "distributionId", "frontendBucket", "frontendUrl", "functionNames", "handlerKind", "tableNames"],
+        ["apiUrl", "candidateUrl", "candidateVersions", "distributionId", "frontendBucket", "frontendUrl", "functionNames", "handlerKind", "liveVersions", "tableNames"],
       );
       expect(dev.outputs.apiUrl).to.equal(`https://a1b2c3d4e5.execute-api.${REGION}.amazonaws.com/api`);
       expect(String(dev.outputs.apiUrl).endsWith("/")).to.equal(false);
