@@ -25,6 +25,8 @@ export interface GuardVerdict {
   /** True when the run may go on: nothing guarded is destroyed, or `--allow-destructive` was given. */
   allowed: boolean;
   overridden: boolean;
+  /** The versions behind the `live` aliases when the guard ran: what a rollback returns to (set by deploy). */
+  live?: Record<string, string> | null;
 }
 
 export function findDestructiveChanges(diff: Pick<PreviewDiff, "changes">): GuardFinding[] {

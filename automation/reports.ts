@@ -57,6 +57,8 @@ export interface DeploymentSummary {
     start: string;
     end: string;
   };
+  /** Version behind each function's `live` alias when the run ended; null when unknown (or the embedded target). */
+  live_versions: Record<string, string> | null;
   /** Why the deployment failed, when it did (one line). */
   error?: string;
 }
@@ -76,6 +78,7 @@ export interface SummaryInput {
   region?: string | null;
   pulumiVersion?: string | null;
   target: "aws" | "embedded";
+  liveVersions?: Record<string, string> | null;
   error?: string;
   /** Defaults to `finishedAt`. */
   now?: Date;
@@ -116,6 +119,7 @@ export function buildDeploymentSummary(input: SummaryInput): DeploymentSummary {
       start: input.startedAt.toISOString(),
       end: input.finishedAt.toISOString(),
     },
+    live_versions: input.liveVersions ? { ...input.liveVersions } : null,
     ...(input.error ? { error: input.error.split("\n")[0] } : {}),
   };
 }

@@ -1,5 +1,6 @@
 // `deploy --stack NAME [--allow-destructive] [--skip-smoke] [--write-smoke] [--invalidate]`:
-// detect → prepare → preview → guard → up → outputs → invalidation → smoke → reports.
+// detect → prepare → pin `live` → preview → guard → up (publishes versions) → outputs → invalidation →
+// smoke the candidate stage → move `live` → smoke live (→ move `live` back on a critical failure) → reports.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { CloudFrontClient } from "@aws-sdk/client-cloudfront";
@@ -18,15 +19,20 @@ import {
   EngineInterruptedError,
   type EngineStack,
   FRONTEND_FINGERPRINT_TAG,
+  type FunctionVersions,
   type MaskedOutputs,
+  maskOutputs,
   type OpMap,
   openStack,
+  pinLiveVersions,
   previewStack,
   PROJECT_NAME,
   recordDeployedCommit,
   type RetryPolicy,
   stringOutput,
   upStack,
+  versionsLine,
+  versionsOutput,
 } from "../pulumi";
 import { buildDeploymentContext } from "../context";
 import { prepareIntegration } from "../prepare";
@@ -40,7 +46,28 @@ export const DEPLOY_REPORTS = {
   result: "deployment-result.json",
   outputs: "stack-outputs.json",
   changes: "deployment-changes.md",
+  /** The smoke run against the candidate stage, before `live` moves (test-report.json is the live run). */
+  candidateTests: "candidate-test-report.json",
 } as const;
+
+/**
+ * How the `live` alias moved. `promoted`: to the new versions after they passed on the candidate stage;
+ * `not-promoted`: they failed there, `live` never moved; `rolled-back`: they failed on the live stage and
+ * `live` went back; `unchanged`: no new version; `unpinned`: no earlier versions (first deployment), `live`
+ * follows the newest; `rollback-failed`: moving back failed (the message says how to finish it by hand).
+ */
+export type PromotionStatus = "promoted" | "not-promoted" | "rolled-back" | "rollback-failed" | "unchanged" | "unpinned" | "not-reached";
+
+export interface Promotion {
+  status: PromotionStatus;
+  /** `live` before this deployment (what a rollback returns to). */
+  previous: FunctionVersions | null;
+  /** The newest published versions after the update. */
+  candidate: FunctionVersions | null;
+  /** `live` when the run ended. */
+  live: FunctionVersions | null;
+  candidate_smoke?: { status: "passed" | "failed" | "skipped"; totals?: SmokeReport["totals"] };
+}
 
 /** What deploy uses from deployment-context.json (automation/context.ts). */
 export interface DeployContext {
@@ -97,6 +124,9 @@ export interface DeployRunResult {
   smoke: { status: "passed" | "failed" | "skipped"; totals?: SmokeReport["totals"]; reason?: string };
   invalidation: { status: "created" | "skipped" | "failed"; reason: string; id?: string };
   commit_tagged: boolean;
+  promotion: Promotion;
+  /** The versions behind `live` when the run ended (null when unknown). */
+  live_versions: FunctionVersions | null;
   warnings: string[];
   reports: Record<string, string>;
   error?: string;
@@ -122,6 +152,8 @@ export async function runDeploy(opts: DeployRunOptions): Promise<DeployRunResult
     smoke: { status: "skipped", reason: "the deployment did not complete" },
     invalidation: { status: "skipped", reason: "the deployment did not complete" },
     commit_tagged: false,
+    promotion: { status: "not-reached", previous: null, candidate: null, live: null },
+    live_versions: null,
     warnings,
     reports,
   };
@@ -152,11 +184,17 @@ export async function runDeploy(opts: DeployRunOptions): Promise<DeployRunResult
     if (secrets.length) log.info(`secret config set from the environment: ${secrets.join(", ")}`);
     const policyPacks = opts.policyPacks ?? defaultPolicyPacks(opts.repoRoot);
 
+    // The update publishes new versions but must not move `live`: pin it where it is until they pass.
+    const previousLive = versionsOutput(maskOutputs(await stack.outputs().catch(() => undefined)), "liveVersions");
+    result.promotion.previous = previousLive ?? null;
+    result.live_versions = previousLive ?? null;
+    if (previousLive) await pinLiveVersions(stack, previousLive);
+
     // 3. preview → 4. guard: nothing is touched when a table, the bucket or the distribution would go.
     const planned = await log.step(`preview ${stack.name}`, () => previewStack(stack!, { ...engine, policyPacks }));
     result.planned_changes = planned.changeSummary;
     log.info(`planned: ${countsLine(planned.diff.counts)}`);
-    result.guard = evaluateGuard(planned.diff, opts.allowDestructive === true);
+    result.guard = { ...evaluateGuard(planned.diff, opts.allowDestructive === true), live: previousLive ?? null };
     if (result.guard.overridden) warnings.push(`destructive changes allowed by --allow-destructive: ${result.guard.findings.map((f) => `${f.op} ${f.name}`).join(", ")}`);
     if (!result.guard.allowed) {
       result.status = "blocked";
@@ -187,10 +225,9 @@ export async function runDeploy(opts: DeployRunOptions): Promise<DeployRunResult
     // 7. CloudFront invalidation when the frontend files changed.
     result.invalidation = await invalidateIfChanged(stack, opts, up.outputs, warnings);
 
-    // 8. smoke tests against apiUrl.
-    result.smoke = await smoke(opts, up.outputs, reports);
+    // 8. smoke tests: the candidate stage, then `live` moves, then the live stage (rollback on failure).
+    await promote(stack, opts, up.outputs, previousLive, { ...engine, policyPacks, message: deployMessage(result.commit ?? undefined) }, result);
     result.status = result.smoke.status === "failed" ? "failed" : "succeeded";
-    if (result.smoke.status === "failed") result.error = "smoke tests failed after the update";
   } catch (err) {
     if (err instanceof EngineInterruptedError || signal.aborted) result.status = "cancelled";
     else if (result.status !== "blocked") result.status = "failed";
@@ -235,11 +272,12 @@ function writeDeployReports(
     region: run.region,
     pulumiVersion: run.pulumiVersion,
     target: "aws",
+    liveVersions: result.live_versions,
     ...(result.error ? { error: result.error } : {}),
   });
   result.reports.summary = writeReport(opts.reportsDir, REPORT_FILES.summary, summary);
   if (run.changes) {
-    const notices = [guardNotice(result.guard), ...result.warnings.map((w) => `> ⚠️ ${w}`), result.error ? `> ⛔ ${result.error}` : undefined].filter((n): n is string => Boolean(n));
+    const notices = [guardNotice(result.guard), promotionNotice(result.promotion), ...result.warnings.map((w) => `> ⚠️ ${w}`), result.error ? `> ⛔ ${result.error}` : undefined].filter((n): n is string => Boolean(n));
     const markdown = renderPreviewMarkdown(run.changes, { project: PROJECT_NAME, stack: result.stack, title: result.deployed ? "update" : "deploy (not applied)", context: result.commit ? `for commit \`${result.commit.slice(0, 12)}\`` : undefined, notices });
     result.reports.changes = writeReport(opts.reportsDir, DEPLOY_REPORTS.changes, markdown);
     appendStepSummary(opts.env, markdown);
@@ -273,10 +311,90 @@ async function invalidateIfChanged(stack: EngineStack, opts: DeployRunOptions, o
   }
 }
 
-async function smoke(opts: DeployRunOptions, outputs: MaskedOutputs, reports: Record<string, string>): Promise<DeployRunResult["smoke"]> {
+/**
+ * Promotion: smoke-test the new versions through the candidate stage, move `live` to them (an update that
+ * only changes the aliases), smoke-test the live stage, and on a critical failure move `live` back.
+ */
+async function promote(
+  stack: EngineStack,
+  opts: DeployRunOptions,
+  outputs: MaskedOutputs,
+  previous: FunctionVersions | undefined,
+  engine: Parameters<typeof upStack>[1],
+  result: DeployRunResult,
+): Promise<void> {
+  const promotion = result.promotion;
+  const candidate = versionsOutput(outputs, "candidateVersions");
+  promotion.candidate = candidate ?? null;
+  const liveNow = (o: MaskedOutputs) => versionsOutput(o, "liveVersions") ?? null;
+  const finish = (o: MaskedOutputs) => {
+    promotion.live = liveNow(o);
+    result.live_versions = promotion.live;
+  };
+  if (!previous || !candidate || sameVersions(previous, candidate)) {
+    // Nothing to gate: no earlier version to protect, or no new version was published.
+    promotion.status = previous && candidate ? "unchanged" : "unpinned";
+    finish(outputs);
+    result.smoke = await smoke(opts, outputs, "apiUrl", result.reports);
+    if (result.smoke.status === "failed") result.error = "smoke tests failed after the update";
+    return;
+  }
+
+  if (!opts.skipSmoke) {
+    const gate = await smoke(opts, outputs, "candidateUrl", result.reports);
+    promotion.candidate_smoke = gate;
+    if (gate.status === "failed") {
+      promotion.status = "not-promoted";
+      finish(outputs);
+      result.smoke = gate;
+      result.error = `the new versions (${versionsLine(candidate)}) failed their smoke tests on the candidate stage; live stays at ${versionsLine(previous)}`;
+      opts.log.error(result.error);
+      return;
+    }
+  }
+
+  await pinLiveVersions(stack, candidate);
+  const promoted = await opts.log.step(`move live to ${versionsLine(candidate)}`, () => upStack(stack, { ...engine, message: `${engine.message ?? "deploy"} (promote ${versionsLine(candidate)})` }));
+  result.outputs = promoted.outputs;
+  promotion.status = "promoted";
+  finish(promoted.outputs);
+  result.smoke = await smoke(opts, promoted.outputs, "apiUrl", result.reports);
+  if (result.smoke.status !== "failed") return;
+
+  // A critical probe failed on live: move `live` back to what it was.
+  try {
+    await pinLiveVersions(stack, previous);
+    const back = await opts.log.step(`roll live back to ${versionsLine(previous)}`, () => upStack(stack, { ...engine, message: `${engine.message ?? "deploy"} (rollback to ${versionsLine(previous)})` }));
+    result.outputs = back.outputs;
+    promotion.status = "rolled-back";
+    finish(back.outputs);
+    result.error = `smoke tests failed on the live stage after live moved to ${versionsLine(candidate)}; live was moved back to ${versionsLine(previous)}`;
+    opts.log.error(result.error);
+  } catch (err) {
+    if (opts.signal.aborted) throw err;
+    promotion.status = "rollback-failed";
+    result.error = `smoke tests failed on the live stage after live moved to ${versionsLine(candidate)}, and moving it back failed (${oneLine(err)}); finish the rollback by hand: pulumi config set --stack ${stack.name} people-register:liveVersions '${JSON.stringify(previous)}' then pulumi up --stack ${stack.name}`;
+    throw new CommandFailure(result.error);
+  }
+}
+
+function sameVersions(a: FunctionVersions, b: FunctionVersions): boolean {
+  return a.api === b.api && a.auth === b.auth;
+}
+
+/** One line for the Markdown report on how `live` moved (undefined when there is nothing to say). */
+export function promotionNotice(p: Promotion): string | undefined {
+  if (p.status === "promoted") return `> ✅ **live** moved to ${versionsLine(p.live ?? undefined)} (was ${versionsLine(p.previous ?? undefined)}).`;
+  if (p.status === "not-promoted") return `> ⛔ **Not promoted:** the new versions (${versionsLine(p.candidate ?? undefined)}) failed their smoke tests on the candidate stage; **live** stays at ${versionsLine(p.previous ?? undefined)}.`;
+  if (p.status === "rolled-back") return `> ↩️ **Rolled back:** smoke tests failed on the live stage after **live** moved to ${versionsLine(p.candidate ?? undefined)}; **live** is back at ${versionsLine(p.live ?? undefined)}.`;
+  if (p.status === "rollback-failed") return `> 🚨 **Rollback failed:** **live** is still at ${versionsLine(p.candidate ?? undefined)}; move it back to ${versionsLine(p.previous ?? undefined)} by hand.`;
+  return undefined;
+}
+
+async function smoke(opts: DeployRunOptions, outputs: MaskedOutputs, target: "apiUrl" | "candidateUrl", reports: Record<string, string>): Promise<DeployRunResult["smoke"]> {
   if (opts.skipSmoke) return { status: "skipped", reason: "--skip-smoke" };
-  const apiUrl = stringOutput(outputs, "apiUrl");
-  if (!apiUrl) throw new CommandFailure("the stack has no apiUrl output to smoke-test (use --skip-smoke to deploy without smoke tests)");
+  const apiUrl = stringOutput(outputs, target);
+  if (!apiUrl) throw new CommandFailure(`the stack has no ${target} output to smoke-test (use --skip-smoke to deploy without smoke tests)`);
   const credentials = opts.writeSmoke ? smokeCredentials(opts.env) : undefined;
   const frontendUrl = stringOutput(outputs, "frontendUrl");
   const report = await opts.log.step(`smoke tests against ${apiUrl}`, () =>
@@ -291,9 +409,13 @@ async function smoke(opts: DeployRunOptions, outputs: MaskedOutputs, reports: Re
       signal: opts.signal,
     }),
   );
-  const files = writeSmokeReports(opts.reportsDir, report);
-  reports.test_json = files.json;
-  reports.test_xml = files.xml;
+  if (target === "candidateUrl") {
+    reports.candidate_test_json = writeReport(opts.reportsDir, DEPLOY_REPORTS.candidateTests, report);
+  } else {
+    const files = writeSmokeReports(opts.reportsDir, report);
+    reports.test_json = files.json;
+    reports.test_xml = files.xml;
+  }
   opts.log.info(smokeSummaryLine(report));
   return { status: report.passed ? "passed" : "failed", totals: report.totals };
 }
@@ -350,6 +472,7 @@ export const command: CommandSpec = {
       });
       const lines = [
         `deploy of ${result.stack}: ${result.status.toUpperCase()} (${countsLine(result.resource_changes)})`,
+        `live: ${versionsLine(result.live_versions ?? undefined)} (${result.promotion.status})`,
         `smoke: ${result.smoke.status}${result.smoke.reason ? ` (${result.smoke.reason})` : ""}; invalidation: ${result.invalidation.status} (${result.invalidation.reason})`,
         ...result.warnings.map((w) => `warning: ${w}`),
         `reports: ${Object.values(result.reports).map((f) => path.basename(f)).join(", ")} in ${ctx.reportsDir}`,

@@ -88,7 +88,7 @@ describe("deploy: preview → guard → up → outputs → invalidation → smok
     const result = await runDeploy(options());
 
     expect(result.status).to.equal("succeeded");
-    expect(stack.calls).to.deep.equal(["setAllConfig", "preview", "up", `setTag ${LAST_DEPLOYED_COMMIT_TAG}`, "preview", `setTag ${FRONTEND_FINGERPRINT_TAG}`]);
+    expect(stack.calls).to.deep.equal(["setAllConfig", "outputs", "preview", "up", `setTag ${LAST_DEPLOYED_COMMIT_TAG}`, "preview", `setTag ${FRONTEND_FINGERPRINT_TAG}`]);
     expect(stack.upOptions[0].message).to.equal(`deploy ${SHA}`);
     expect(stack.previewOptions[1].expectNoChanges).to.equal(true);
     expect(stack.config["people-register:jwtSecret"]).to.deep.equal({ value: JWT, secret: true });
@@ -136,7 +136,7 @@ describe("deploy: preview → guard → up → outputs → invalidation → smok
       caught = err;
     }
     expect(caught).to.be.instanceOf(DestructiveChangeError);
-    expect(stack.calls).to.deep.equal(["setAllConfig", "preview"]);
+    expect(stack.calls).to.deep.equal(["setAllConfig", "outputs", "preview"]);
     const result = (caught as { deployResult: DeployRunResult }).deployResult;
     expect(result.status).to.equal("blocked");
     expect(result.guard.findings.map((f) => `${f.op} ${f.name}`)).to.deep.equal(["replace people"]);

@@ -37,7 +37,9 @@ describe("deployment summary", () => {
       stack_status: "succeeded",
       resource_changes: { create: 3, update: 1, same: 40 },
       deployment_metadata: { stack: "prod", region: "eu-west-1", pulumi_version: "3.248.0", target: "aws", start: "2026-03-01T12:00:00.000Z", end: "2026-03-01T12:01:05.250Z" },
+      live_versions: null,
     });
+    expect(buildDeploymentSummary({ ...base, liveVersions: { api: "7", auth: "3" } }).live_versions).to.deep.equal({ api: "7", auth: "3" });
   });
 
   it("is never successful unless the stack update succeeded", () => {
