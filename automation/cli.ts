@@ -1,8 +1,7 @@
 // The driver's one entry point: `npx tsx automation/cli.ts <command> [flags]`.
 // Thin on purpose: parse flags, run one command module, print its result, exit with its code.
 import * as path from "node:path";
-import { parseArgs } from "node:util";
-import { COMMON_OPTIONS, CommandFailure, type CommandSpec, createLogger, UsageError } from "./command";
+import { CommandFailure, type CommandSpec, createLogger, parseCommandArgs } from "./command";
 import { REPO_ROOT } from "./paths";
 
 // require (not import()) keeps this CommonJS module loadable by tsx and by ts-node alike.
@@ -20,6 +19,8 @@ export const COMMANDS: Record<string, () => Promise<CommandSpec>> = {
   deploy: lazy(() => require("./commands/deploy")),
   coordinate: lazy(() => require("./commands/coordinate")),
   ci: lazy(() => require("./commands/ci")),
+  review: lazy(() => require("./commands/review")),
+  drift: lazy(() => require("./commands/drift")),
 };
 
 async function usage(): Promise<string> {
@@ -59,13 +60,7 @@ export async function main(argv: string[]): Promise<number> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: rest, options: { ...COMMON_OPTIONS, ...command.options }, allowPositionals: false, strict: true });
-    } catch (err) {
-      throw new UsageError(`${(err as Error).message.split("\n")[0]} (see \`${name} --help\`)`);
-    }
-    const values = parsed.values;
+    const values = parseCommandArgs(command, rest);
     if (values.help) {
       process.stdout.write(`usage: npx tsx automation/cli.ts ${command.name} ${command.usage}\n\n${command.summary}\n`);
       return 0;

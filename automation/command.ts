@@ -2,7 +2,7 @@
 // reports, and failures that end in one line and a non-zero exit code.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { ParseArgsConfig } from "node:util";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 
 export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
 export type OptionValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -40,6 +40,8 @@ export interface CommandSpec {
   /** Usage line after the command name, e.g. `--source <path|git-url> [--ref REF]`. */
   usage: string;
   options: OptionSpec;
+  /** Sub-actions taken as the first word (`review up|down|gc`); the chosen one is `values.action`. */
+  actions?: readonly string[];
   run(values: OptionValues, ctx: CommandContext): Promise<CommandOutcome>;
 }
 
@@ -49,6 +51,24 @@ export const COMMON_OPTIONS: OptionSpec = {
   "reports-dir": { type: "string" },
   help: { type: "boolean", short: "h", default: false },
 };
+
+/** Parse a command's arguments exactly as the CLI does (the CI workflow test uses it too). Throws UsageError. */
+export function parseCommandArgs(spec: Pick<CommandSpec, "name" | "options" | "actions">, args: string[]): OptionValues {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { ...COMMON_OPTIONS, ...spec.options }, allowPositionals: Boolean(spec.actions), strict: true });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message.split("\n")[0]} (see \`${spec.name} --help\`)`);
+  }
+  const values: OptionValues = { ...parsed.values };
+  if (spec.actions && !values.help) {
+    const [action, ...extra] = parsed.positionals;
+    if (!action || !spec.actions.includes(action)) throw new UsageError(`${spec.name} needs one of: ${spec.actions.join(", ")}${action ? ` (got "${action}")` : ""}`);
+    if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}" (see \`${spec.name} --help\`)`);
+    values.action = action;
+  }
+  return values;
+}
 
 /** A failure the user can act on: printed as one line, exit code 1 (or the given one). */
 export class CommandFailure extends Error {

@@ -85,7 +85,7 @@ export async function upsertPullRequestComment(opts: UpsertOptions): Promise<Ups
   let pages = 0;
   while (next && !existing) {
     if (++pages > MAX_PAGES) throw new GitHubApiError(`more than ${MAX_PAGES} pages of comments on ${opts.pr.repo}#${opts.pr.number}`);
-    const res: { json: unknown; link: string | undefined } = await call(opts, "GET", next);
+    const res: { json: unknown; link: string | undefined } = await call(requestOf(opts), "GET", next);
     if (!Array.isArray(res.json)) throw new GitHubApiError("unexpected response listing comments (not an array)");
     existing = (res.json as IssueComment[]).find((c) => typeof c.body === "string" && c.body.startsWith(opts.marker));
     next = nextLink(res.link, api);
@@ -93,12 +93,66 @@ export async function upsertPullRequestComment(opts: UpsertOptions): Promise<Ups
 
   const payload = JSON.stringify({ body: opts.body });
   const saved = existing
-    ? await call(opts, "PATCH", `${base}${repoPath}/issues/comments/${existing.id}`, payload)
-    : await call(opts, "POST", `${base}${repoPath}/issues/${opts.pr.number}/comments`, payload);
+    ? await call(requestOf(opts), "PATCH", `${base}${repoPath}/issues/comments/${existing.id}`, payload)
+    : await call(requestOf(opts), "POST", `${base}${repoPath}/issues/${opts.pr.number}/comments`, payload);
   const comment = saved.json as IssueComment;
   if (typeof comment?.id !== "number") throw new GitHubApiError("unexpected response saving the comment (no id)");
   return { action: existing ? "updated" : "created", id: comment.id, url: comment.html_url ?? null, pages };
 }
+
+export interface IssueUpsertOptions {
+  token: string;
+  /** `owner/name`. */
+  repo: string;
+  /** The hidden marker that identifies the issue; must be the body's first line. */
+  marker: string;
+  title: string;
+  body: string;
+  apiUrl?: string;
+  signal?: AbortSignal;
+}
+
+interface Issue {
+  number: number;
+  body?: string | null;
+  html_url?: string;
+  pull_request?: unknown;
+}
+
+/** One open issue per marker (e.g. drift on prod): updated when open, created otherwise. */
+export async function upsertIssue(opts: IssueUpsertOptions): Promise<{ action: "created" | "updated"; number: number; url: string | null }> {
+  if (!opts.token) throw new GitHubApiError("GITHUB_TOKEN is not set: the issue needs a token with issues: write");
+  if (!opts.body.startsWith(opts.marker)) throw new Error("the issue body must start with its marker");
+  const api = new URL(opts.apiUrl || DEFAULT_GITHUB_API);
+  const base = api.href.replace(/\/+$/, "");
+  const req = { token: opts.token, signal: opts.signal, where: opts.repo };
+  let next: string | undefined = `${base}/repos/${opts.repo}/issues?state=open&per_page=${PER_PAGE}`;
+  let existing: Issue | undefined;
+  for (let pages = 1; next && !existing; pages++) {
+    if (pages > MAX_PAGES) throw new GitHubApiError(`more than ${MAX_PAGES} pages of open issues on ${opts.repo}`);
+    const res: { json: unknown; link: string | undefined } = await call(req, "GET", next);
+    if (!Array.isArray(res.json)) throw new GitHubApiError("unexpected response listing issues (not an array)");
+    // The issues list includes pull requests; only a real issue carrying the marker counts.
+    existing = (res.json as Issue[]).find((i) => !i.pull_request && typeof i.body === "string" && i.body.startsWith(opts.marker));
+    next = nextLink(res.link, api);
+  }
+  const payload = JSON.stringify({ title: opts.title, body: opts.body });
+  const saved = existing
+    ? await call(req, "PATCH", `${base}/repos/${opts.repo}/issues/${existing.number}`, payload)
+    : await call(req, "POST", `${base}/repos/${opts.repo}/issues`, payload);
+  const issue = saved.json as Issue;
+  if (typeof issue?.number !== "number") throw new GitHubApiError("unexpected response saving the issue (no number)");
+  return { action: existing ? "updated" : "created", number: issue.number, url: issue.html_url ?? null };
+}
+
+interface ApiRequest {
+  token: string;
+  signal?: AbortSignal;
+  /** What the call is about, for error messages (`owner/name#42`). */
+  where: string;
+}
+
+const requestOf = (opts: UpsertOptions): ApiRequest => ({ token: opts.token, signal: opts.signal, where: `${opts.pr.repo}#${opts.pr.number}` });
 
 /** The `rel="next"` URL of a Link header; only followed on the API's own origin (the token goes with it). */
 export function nextLink(header: string | undefined, api: URL): string | undefined {
@@ -113,7 +167,7 @@ export function nextLink(header: string | undefined, api: URL): string | undefin
   return undefined;
 }
 
-async function call(opts: UpsertOptions, method: "GET" | "POST" | "PATCH", url: string, body?: string): Promise<{ json: unknown; link: string | undefined }> {
+async function call(opts: ApiRequest, method: "GET" | "POST" | "PATCH", url: string, body?: string): Promise<{ json: unknown; link: string | undefined }> {
   let res;
   try {
     res = await request(url, {
@@ -134,7 +188,7 @@ async function call(opts: UpsertOptions, method: "GET" | "POST" | "PATCH", url: 
     throw new GitHubApiError(`GitHub API ${method} ${redact(url)} failed: ${(err as Error).message}`);
   }
   const text = await res.body.text();
-  if (res.statusCode >= 400) throw new GitHubApiError(explain(res.statusCode, method, url, text, opts.pr), res.statusCode);
+  if (res.statusCode >= 400) throw new GitHubApiError(explain(res.statusCode, method, url, text, opts.where), res.statusCode);
   const link = res.headers.link;
   let json: unknown;
   try {
@@ -145,14 +199,13 @@ async function call(opts: UpsertOptions, method: "GET" | "POST" | "PATCH", url: 
   return { json, link: Array.isArray(link) ? link.join(",") : link };
 }
 
-function explain(status: number, method: string, url: string, text: string, pr: PullRequestRef): string {
+function explain(status: number, method: string, url: string, text: string, where: string): string {
   let apiMessage = "";
   try {
     apiMessage = String((JSON.parse(text) as { message?: unknown }).message ?? "");
   } catch {
     apiMessage = text.slice(0, 200);
   }
-  const where = `${pr.repo}#${pr.number}`;
   if (status === 401) return `GitHub rejected the token (401) while commenting on ${where}: check GITHUB_TOKEN`;
   if (status === 403) {
     return `GitHub refused to let this token comment on ${where} (403${apiMessage ? `: ${apiMessage}` : ""}). Give the workflow \`permissions: pull-requests: write\`; on pull requests from forks the token is read-only, so the comment cannot be posted there (the Markdown is still in the job summary).`;

@@ -40,6 +40,7 @@ export type {
   PreviewResult,
   PropertyDiff,
   RefreshOptions,
+  StepEventMetadata,
   UpdateSummary,
   UpOptions,
   UpResult,

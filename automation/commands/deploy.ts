@@ -99,6 +99,8 @@ export interface DeployRunOptions {
   forceInvalidation?: boolean;
   handler?: HandlerPreference;
   policyPacks?: string[];
+  /** Runs before each smoke run with the stack's outputs (a review stack seeds its smoke admin); must be idempotent. */
+  beforeSmoke?: (outputs: MaskedOutputs) => Promise<void>;
   /** Seams: a stack instead of the real one, a CloudFront client, the detect/prepare steps. */
   stack?: EngineStack;
   cloudFront?: CloudFrontClient;
@@ -395,6 +397,7 @@ async function smoke(opts: DeployRunOptions, outputs: MaskedOutputs, target: "ap
   if (opts.skipSmoke) return { status: "skipped", reason: "--skip-smoke" };
   const apiUrl = stringOutput(outputs, target);
   if (!apiUrl) throw new CommandFailure(`the stack has no ${target} output to smoke-test (use --skip-smoke to deploy without smoke tests)`);
+  await opts.beforeSmoke?.(outputs);
   const credentials = opts.writeSmoke ? smokeCredentials(opts.env) : undefined;
   const frontendUrl = stringOutput(outputs, "frontendUrl");
   const report = await opts.log.step(`smoke tests against ${apiUrl}`, () =>

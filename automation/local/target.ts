@@ -4,6 +4,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import bcrypt from "bcryptjs";
 import {
@@ -217,12 +218,13 @@ function checkAdmin(admin: { email: string; password: string }): void {
  * Make sure an admin with this email and password exists: a new person item in the contract's field
  * names, or the existing one (same email) reset to admin, active, unlocked, with this password.
  */
-export async function seedAdmin(endpoint: string, peopleTable: string, admin: { email: string; password: string }, cost: number): Promise<string> {
+export async function seedAdmin(endpoint: string | DynamoDBClient, peopleTable: string, admin: { email: string; password: string }, cost: number): Promise<string> {
   checkAdmin(admin);
   const email = admin.email.trim().toLowerCase();
   const passwordHash = await bcrypt.hash(admin.password, cost);
   const now = new Date().toISOString();
-  const base = localDynamoClient(endpoint);
+  // A client passed in (a real table, e.g. a review stack's) stays the caller's to close.
+  const base = typeof endpoint === "string" ? localDynamoClient(endpoint) : endpoint;
   const client = DynamoDBDocumentClient.from(base);
   try {
     const found = await client.send(
@@ -265,6 +267,6 @@ export async function seedAdmin(endpoint: string, peopleTable: string, admin: { 
     );
     return id;
   } finally {
-    base.destroy();
+    if (typeof endpoint === "string") base.destroy();
   }
 }
