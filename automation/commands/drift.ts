@@ -14,6 +14,11 @@ export const DRIFT_REPORTS = { json: "drift-report.json", markdown: "drift-repor
 /** Exit code when drift is found (1 stays "the check itself failed"). */
 export const DRIFT_EXIT_CODE = 2;
 
+/** 0: no drift; 2: drift found. */
+export function driftExitCode(report: Pick<DriftReport, "drifted">): number {
+  return report.drifted.length ? DRIFT_EXIT_CODE : 0;
+}
+
 export interface DriftRunOptions {
   repoRoot: string;
   reportsDir: string;
@@ -92,7 +97,7 @@ export const command: CommandSpec = {
         ? [`drift on ${result.stack}: ${result.drifted.length} resource(s)`, ...result.drifted.map((d) => `  ${d.kind} ${d.type} "${d.name}"${d.properties.length ? `: ${d.properties.join(", ")}` : ""}`)]
         : [`no drift on ${result.stack} (${result.checked} resources checked)`];
       lines.push(`reports: ${result.files.json}, ${result.files.markdown}`);
-      return { exitCode: result.drifted.length ? DRIFT_EXIT_CODE : 0, result, summary: lines.join("\n") };
+      return { exitCode: driftExitCode(result), result, summary: lines.join("\n") };
     } catch (err) {
       return failureOutcome(err, ctx.log, { error: ((err as Error)?.message ?? String(err)).split("\n")[0] });
     }

@@ -34,7 +34,7 @@ import { failureOutcome } from "./preview";
 export const REVIEW_REPORTS = { up: "review-result.json", down: "review-down.json", gc: "review-gc.json" } as const;
 
 /** Review stacks and only them: `pr-<number>` (optionally `org/` or `org/project/` in front). */
-const REVIEW_STACK = /^(?:[A-Za-z0-9_.-]+\/){0,2}pr-[1-9]\d{0,9}$/;
+const REVIEW_STACK = /^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*\/){0,2}pr-[1-9]\d{0,9}$/;
 
 export function reviewStackName(pr: string): string {
   if (!/^[1-9]\d{0,9}$/.test(pr)) throw new UsageError(`--pr must be a pull request number (got "${pr}")`);
