@@ -3,11 +3,10 @@
 // shell logic; secrets come only from the CI secret stores.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { expect } from "chai";
 import { parse as parseYaml } from "yaml";
 import { COMMANDS } from "../../automation/cli";
-import { COMMON_OPTIONS } from "../../automation/command";
+import { parseCommandArgs } from "../../automation/command";
 import { REPO_ROOT } from "../../automation/paths";
 
 const WORKFLOW_DIRS = [".github/workflows", ".codecatalyst/workflows"];
@@ -90,7 +89,7 @@ describe("CI workflows", () => {
           const load = COMMANDS[call.command];
           expect(load, `${file}: unknown command "${call.command}" in: ${line}`).to.be.a("function");
           const spec = await load!();
-          expect(() => parseArgs({ args: call.args, options: { ...COMMON_OPTIONS, ...spec.options }, strict: true, allowPositionals: false }), `${file}: ${line}`).to.not.throw();
+          expect(() => parseCommandArgs(spec, call.args), `${file}: ${line}`).to.not.throw();
         }
       });
 
@@ -129,6 +128,47 @@ describe("CI workflows", () => {
     expect(steps.find((s) => String(s.uses).startsWith("actions/setup-node")).with["node-version"]).to.equal(22);
     expect(steps.some((s) => s.run === "npm ci")).to.equal(true);
     expect(steps.find((s) => String(s.uses).startsWith("aws-actions/configure-aws-credentials")).with["role-to-assume"]).to.equal("${{ secrets.AWS_ROLE_ARN }}");
+  });
+
+  const onlyCall = (file: string) => {
+    const calls = runLines(parsed.get(file)).map(driverInvocation).filter(Boolean);
+    expect(calls, file).to.have.length(1);
+    return calls[0]!;
+  };
+
+  it("GitHub review stacks: opened/synchronised PR → review up, closed PR → review down, one group per PR never cancelled", () => {
+    const up = parsed.get(".github/workflows/review.yml")!;
+    expect(up.on.pull_request.types).to.deep.equal(["opened", "synchronize", "reopened"]);
+    expect(up.permissions).to.include({ "pull-requests": "write" });
+    expect(onlyCall(".github/workflows/review.yml")).to.deep.include({ command: "review", args: ["up", "--pr", "$PR_NUMBER", "--policy-pack", "policy"] });
+    const down = parsed.get(".github/workflows/review-cleanup.yml")!;
+    expect(down.on.pull_request.types).to.deep.equal(["closed"]);
+    expect(onlyCall(".github/workflows/review-cleanup.yml")).to.deep.include({ command: "review", args: ["down", "--pr", "$PR_NUMBER"] });
+    for (const wf of [up, down]) expect(wf.concurrency).to.deep.equal({ group: "review-pr-${{ github.event.pull_request.number }}", "cancel-in-progress": false });
+    for (const job of [up.jobs.review, down.jobs.down]) {
+      expect(job.steps.find((s: any) => s.name?.startsWith("Review stack")).env.PR_NUMBER).to.equal("${{ github.event.pull_request.number }}");
+    }
+  });
+
+  it("GitHub schedules: nightly review gc destroys idle stacks; drift on prod opens or updates the issue", () => {
+    const gc = parsed.get(".github/workflows/review-gc.yml")!;
+    expect(gc.on.schedule).to.have.length(1);
+    const gcCall = onlyCall(".github/workflows/review-gc.yml");
+    expect(gcCall.command).to.equal("review");
+    expect(gcCall.args[0]).to.equal("gc");
+    expect(gcCall.args).to.include("--yes");
+    const drift = parsed.get(".github/workflows/drift.yml")!;
+    expect(drift.on.schedule).to.have.length(1);
+    expect(drift.permissions).to.include({ issues: "write" });
+    expect(drift.concurrency.group).to.equal("deploy-prod");
+    expect(onlyCall(".github/workflows/drift.yml")).to.deep.include({ command: "drift", args: ["--stack", "prod", "--issue"] });
+  });
+
+  it("the CLI's own parser refuses a review call without its action or with an unknown one", async () => {
+    const spec = await COMMANDS.review!();
+    expect(() => parseCommandArgs(spec, ["--pr", "1"])).to.throw(/review needs one of: up, down, gc/);
+    expect(() => parseCommandArgs(spec, ["deploy", "--pr", "1"])).to.throw(/got "deploy"/);
+    expect(parseCommandArgs(spec, ["down", "--pr", "3"])).to.include({ action: "down", pr: "3" });
   });
 
   it("CodeCatalyst: queued runs (one stack operation at a time), the coordination workflow runs `coordinate` with a trigger", () => {
