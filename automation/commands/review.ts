@@ -190,6 +190,8 @@ export async function runReviewUp(opts: ReviewUpOptions): Promise<ReviewUpResult
   return result;
 }
 
+const REVIEW_DIFF_CAP = 55_000;
+
 /** The PR comment: where the review stack runs, whether its smoke tests passed, and what the update changed. */
 export function renderReviewComment(result: ReviewUpResult, changes?: string): string {
   const icon = result.status === "succeeded" ? "✅" : "⛔";
@@ -206,7 +208,12 @@ export function renderReviewComment(result: ReviewUpResult, changes?: string): s
     "",
     "The stack is destroyed when the pull request closes.",
   ];
-  if (changes) lines.push("", "<details><summary>What the update changed</summary>", "", changes.replace(/^<!--[^\n]*-->\n/, ""), "</details>");
+  if (changes) {
+    // GitHub refuses comments over 65,536 characters; the full diff stays in the reports.
+    const diff = changes.replace(/^<!--[^\n]*-->\n/, "");
+    const shown = diff.length > REVIEW_DIFF_CAP ? `${diff.slice(0, REVIEW_DIFF_CAP)}\n\n… (cut; the whole diff is in deployment-changes.md)` : diff;
+    lines.push("", "<details><summary>What the update changed</summary>", "", shown, "</details>");
+  }
   return `${lines.join("\n")}\n`;
 }
 
