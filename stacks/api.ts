@@ -6,6 +6,7 @@ import type { HandlerSelection } from "../automation/select";
 import { bundledCode, integratedCode } from "./code";
 import type { StackConfig } from "./config";
 import { ApiFunction } from "./function";
+import { childName, physicalName, renamedFrom } from "./naming";
 import { bodyHash, openApiBody } from "./openapi";
 import { sesIdentityArns } from "./policies";
 
@@ -79,37 +80,37 @@ export class RegistryApi extends pulumi.ComponentResource {
     });
     const common = { tableArns, sesIdentityArns: senderIdentities, sesFromEmail: config.sesFromEmail, logRetentionDays: config.logRetentionDays };
 
-    const apiFn = new ApiFunction("api", {
+    const apiFn = new ApiFunction(childName(name, "api"), {
       ...common,
       fn: "api",
-      functionName: `${namePrefix}-api`,
+      functionName: physicalName(namePrefix, "api"),
       description: `People Register API (${args.selection.kind} handler)`,
       code: integrated
-        ? integratedCode({ repoRoot: args.repoRoot, sync: args.selection.sync, packaging: config.integratedPackaging, dryRun: args.dryRun, namePrefix, parent: this })
+        ? integratedCode({ repoRoot: args.repoRoot, sync: args.selection.sync, packaging: config.integratedPackaging, dryRun: args.dryRun, namePrefix, parent: this, parentName: name })
         : bundledCode("api", args.repoRoot),
       ...SIZING[integrated ? "integrated" : "api"],
       environment: environment({ [ENV.handlerKind]: args.selection.kind }),
     }, parent);
-    const authFn = new ApiFunction("auth", {
+    const authFn = new ApiFunction(childName(name, "auth"), {
       ...common,
       fn: "auth",
-      functionName: `${namePrefix}-auth`,
+      functionName: physicalName(namePrefix, "auth"),
       description: "People Register auth (login, logout, me, refresh)",
       code: bundledCode("auth", args.repoRoot),
       ...SIZING.auth,
       environment: environment({}),
-    }, parent);
+    }, { parent: this, ...renamedFrom(name, "api", "auth", childName(name, "auth")) });
     this.functions = { api: apiFn, auth: authFn };
 
     const body = pulumi
       .all([apiFn.function.invokeArn, authFn.function.invokeArn])
       .apply(([api, auth]) => openApiBody({
-        title: `${namePrefix}-api`,
+        title: physicalName(namePrefix, "api"),
         routes: gatewayRoutes({ greedy: integrated }),
         integrationUris: { api, auth },
       }));
-    this.restApi = new aws.apigateway.RestApi("api", {
-      name: `${namePrefix}-api`,
+    this.restApi = new aws.apigateway.RestApi(childName(name), {
+      name: physicalName(namePrefix, "api"),
       description: "People Register REST API, generated from handlers/contract",
       body,
       // The definition is the whole API: methods not in it are removed.
@@ -117,19 +118,19 @@ export class RegistryApi extends pulumi.ComponentResource {
       endpointConfiguration: { types: "REGIONAL" },
     }, parent);
 
-    const deployment = new aws.apigateway.Deployment("api", {
+    const deployment = new aws.apigateway.Deployment(childName(name), {
       restApi: this.restApi.id,
       description: "Replaced whenever the API definition changes",
       triggers: { definition: body.apply(bodyHash) },
     }, parent);
 
-    const accessLogs = new aws.cloudwatch.LogGroup("api-access-logs", {
-      name: `/aws/apigateway/${namePrefix}-api/access`,
+    const accessLogs = new aws.cloudwatch.LogGroup(childName(name, "access-logs"), {
+      name: `/aws/apigateway/${physicalName(namePrefix, "api")}/access`,
       retentionInDays: config.logRetentionDays,
     }, parent);
-    const account = config.apiGatewayLogsRole ? apiGatewayAccount(this) : undefined;
+    const account = config.apiGatewayLogsRole ? apiGatewayAccount(this, childName(name, "apigateway-logs")) : undefined;
 
-    this.stage = new aws.apigateway.Stage("api", {
+    this.stage = new aws.apigateway.Stage(childName(name), {
       restApi: this.restApi.id,
       deployment: deployment.id,
       stageName: config.stageName,
@@ -137,13 +138,13 @@ export class RegistryApi extends pulumi.ComponentResource {
     }, { parent: this, dependsOn: account ? [account] : [] });
 
     // API Gateway would create the execution log group itself, with infinite retention.
-    const executionLogs = new aws.cloudwatch.LogGroup("api-execution-logs", {
+    const executionLogs = new aws.cloudwatch.LogGroup(childName(name, "execution-logs"), {
       name: pulumi.interpolate`API-Gateway-Execution-Logs_${this.restApi.id}/${config.stageName}`,
       retentionInDays: config.logRetentionDays,
     }, parent);
 
     // Throttling lives in method settings, paired with the standalone stage above.
-    new aws.apigateway.MethodSettings("api", {
+    new aws.apigateway.MethodSettings(childName(name), {
       restApi: this.restApi.id,
       stageName: this.stage.stageName,
       methodPath: "*/*",
@@ -158,7 +159,7 @@ export class RegistryApi extends pulumi.ComponentResource {
     }, { parent: this, dependsOn: [executionLogs] });
 
     for (const [fnName, fn] of Object.entries(this.functions)) {
-      new aws.lambda.Permission(`${fnName}-invoke`, {
+      new aws.lambda.Permission(childName(name, `${fnName}-invoke`), {
         action: "lambda:InvokeFunction",
         function: fn.function.name,
         principal: "apigateway.amazonaws.com",
@@ -174,8 +175,8 @@ export class RegistryApi extends pulumi.ComponentResource {
 }
 
 /** The account-level role API Gateway uses to write access and execution logs (one per account and region). */
-function apiGatewayAccount(parent: pulumi.Resource): aws.apigateway.Account {
-  const role = new aws.iam.Role("apigateway-logs", {
+function apiGatewayAccount(parent: pulumi.Resource, name: string): aws.apigateway.Account {
+  const role = new aws.iam.Role(name, {
     description: "Lets API Gateway write access and execution logs to CloudWatch",
     assumeRolePolicy: JSON.stringify({
       Version: "2012-10-17",
@@ -183,9 +184,9 @@ function apiGatewayAccount(parent: pulumi.Resource): aws.apigateway.Account {
     }),
   }, { parent });
   const partition = aws.getPartitionOutput({}, { parent });
-  const attachment = new aws.iam.RolePolicyAttachment("apigateway-logs", {
+  const attachment = new aws.iam.RolePolicyAttachment(name, {
     role: role.name,
     policyArn: pulumi.interpolate`arn:${partition.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs`,
   }, { parent });
-  return new aws.apigateway.Account("apigateway-logs", { cloudwatchRoleArn: role.arn }, { parent, dependsOn: [attachment] });
+  return new aws.apigateway.Account(name, { cloudwatchRoleArn: role.arn }, { parent, dependsOn: [attachment] });
 }

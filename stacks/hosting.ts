@@ -4,6 +4,7 @@ import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { listFiles } from "../automation/select";
+import { childName } from "./naming";
 
 export interface FrontendHostingArgs {
   /** Protect the bucket (prod): the `protect` resource option, and no force-destroy. */
@@ -54,31 +55,32 @@ export class FrontendHosting extends pulumi.ComponentResource {
   constructor(name: string, args: FrontendHostingArgs, opts?: pulumi.ComponentResourceOptions) {
     super("people-register:web:FrontendHosting", name, {}, opts);
     const parent = { parent: this };
+    const own = childName(name);
 
-    this.bucket = new aws.s3.Bucket("frontend", { forceDestroy: !args.protect }, { parent: this, protect: args.protect });
+    this.bucket = new aws.s3.Bucket(own, { forceDestroy: !args.protect }, { parent: this, protect: args.protect });
     const bucketId = this.bucket.id;
-    const publicAccess = new aws.s3.BucketPublicAccessBlock("frontend", {
+    const publicAccess = new aws.s3.BucketPublicAccessBlock(own, {
       bucket: bucketId,
       blockPublicAcls: true,
       blockPublicPolicy: true,
       ignorePublicAcls: true,
       restrictPublicBuckets: true,
     }, parent);
-    new aws.s3.BucketOwnershipControls("frontend", { bucket: bucketId, rule: { objectOwnership: "BucketOwnerEnforced" } }, parent);
-    new aws.s3.BucketServerSideEncryptionConfiguration("frontend", {
+    new aws.s3.BucketOwnershipControls(own, { bucket: bucketId, rule: { objectOwnership: "BucketOwnerEnforced" } }, parent);
+    new aws.s3.BucketServerSideEncryptionConfiguration(own, {
       bucket: bucketId,
       rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
     }, parent);
-    new aws.s3.BucketVersioning("frontend", { bucket: bucketId, versioningConfiguration: { status: "Enabled" } }, parent);
+    new aws.s3.BucketVersioning(own, { bucket: bucketId, versioningConfiguration: { status: "Enabled" } }, parent);
 
-    const oac = new aws.cloudfront.OriginAccessControl("frontend", {
+    const oac = new aws.cloudfront.OriginAccessControl(own, {
       description: "CloudFront reads the private frontend bucket",
       originAccessControlOriginType: "s3",
       signingBehavior: "always",
       signingProtocol: "sigv4",
     }, parent);
 
-    const headers = new aws.cloudfront.ResponseHeadersPolicy("frontend", {
+    const headers = new aws.cloudfront.ResponseHeadersPolicy(own, {
       comment: "Security headers for the frontend",
       securityHeadersConfig: {
         strictTransportSecurity: { accessControlMaxAgeSec: 63072000, includeSubdomains: true, preload: false, override: true },
@@ -89,7 +91,7 @@ export class FrontendHosting extends pulumi.ComponentResource {
     }, parent);
 
     const originId = "frontend-bucket";
-    this.distribution = new aws.cloudfront.Distribution("frontend", {
+    this.distribution = new aws.cloudfront.Distribution(own, {
       enabled: true,
       comment: "People Register frontend",
       defaultRootObject: "index.html",
@@ -113,7 +115,7 @@ export class FrontendHosting extends pulumi.ComponentResource {
     }, parent);
 
     // Only this distribution may read, and only over TLS. Created after the distribution: it names its ARN.
-    new aws.s3.BucketPolicy("frontend", {
+    new aws.s3.BucketPolicy(own, {
       bucket: bucketId,
       policy: pulumi.all([this.bucket.arn, this.distribution.arn]).apply(([bucketArn, distributionArn]) =>
         JSON.stringify({
@@ -140,18 +142,18 @@ export class FrontendHosting extends pulumi.ComponentResource {
       ),
     }, { parent: this, dependsOn: [publicAccess] });
 
-    if (args.frontendDir) this.upload(args.frontendDir);
+    if (args.frontendDir) this.upload(own, args.frontendDir);
 
     this.url = pulumi.interpolate`https://${this.distribution.domainName}`;
     this.registerOutputs({ url: this.url, bucket: this.bucket.bucket, distributionId: this.distribution.id });
   }
 
   /** One object per file, keyed by its path in the build, with its content type. */
-  private upload(dir: string): void {
+  private upload(own: string, dir: string): void {
     for (const rel of listFiles(dir)) {
       const file = path.join(dir, rel);
       if (!fs.statSync(file).isFile()) continue;
-      new aws.s3.BucketObject(`frontend/${rel}`, {
+      new aws.s3.BucketObject(`${own}/${rel}`, {
         bucket: this.bucket.id,
         key: rel,
         source: new pulumi.asset.FileAsset(file),

@@ -3,6 +3,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { FunctionName } from "../handlers/contract";
+import { childName, renamedFrom } from "./naming";
 
 export interface MonitoringArgs {
   apiName: pulumi.Input<string>;
@@ -21,15 +22,18 @@ export class Monitoring extends pulumi.ComponentResource {
 
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super("people-register:ops:Monitoring", name, {}, opts);
-    const parent = { parent: this };
+    const child = (suffix: string) => ({ name: childName(name, suffix), opts: { parent: this, ...renamedFrom(name, "monitoring", suffix, childName(name, suffix)) } });
     // Not KMS-encrypted on purpose: CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key.
-    this.topic = new aws.sns.Topic("alarms", {}, parent);
+    const topic = child("alarms");
+    this.topic = new aws.sns.Topic(topic.name, {}, topic.opts);
     if (args.alarmEmail) {
-      new aws.sns.TopicSubscription("alarms-email", { topic: this.topic.arn, protocol: "email", endpoint: args.alarmEmail }, parent);
+      const subscription = child("alarms-email");
+      new aws.sns.TopicSubscription(subscription.name, { topic: this.topic.arn, protocol: "email", endpoint: args.alarmEmail }, subscription.opts);
     }
     const actions = { alarmActions: [this.topic.arn], okActions: [this.topic.arn], treatMissingData: "notBreaching" };
 
-    this.alarms.push(new aws.cloudwatch.MetricAlarm("api-5xx-rate", {
+    const rate = child("api-5xx-rate");
+    this.alarms.push(new aws.cloudwatch.MetricAlarm(rate.name, {
       alarmDescription: `More than ${API_5XX_RATE_THRESHOLD * 100}% of API requests answered 5xx over 5 minutes`,
       namespace: "AWS/ApiGateway",
       metricName: "5XXError",
@@ -41,11 +45,12 @@ export class Monitoring extends pulumi.ComponentResource {
       threshold: API_5XX_RATE_THRESHOLD,
       comparisonOperator: "GreaterThanThreshold",
       ...actions,
-    }, parent));
+    }, rate.opts));
 
     for (const [fn, functionName] of Object.entries(args.functionNames)) {
       for (const metricName of ["Errors", "Throttles"] as const) {
-        this.alarms.push(new aws.cloudwatch.MetricAlarm(`${fn}-${metricName.toLowerCase()}`, {
+        const alarm = child(`${fn}-${metricName.toLowerCase()}`);
+        this.alarms.push(new aws.cloudwatch.MetricAlarm(alarm.name, {
           alarmDescription: `Function ${fn}: ${metricName.toLowerCase()} in the last 5 minutes`,
           namespace: "AWS/Lambda",
           metricName,
@@ -56,7 +61,7 @@ export class Monitoring extends pulumi.ComponentResource {
           threshold: 1,
           comparisonOperator: "GreaterThanOrEqualToThreshold",
           ...actions,
-        }, parent));
+        }, alarm.opts));
       }
     }
     this.registerOutputs({ topicArn: this.topic.arn });

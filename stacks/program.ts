@@ -5,6 +5,7 @@ import { REPO_ROOT } from "../automation/paths";
 import { selectHandler } from "../automation/select";
 import { RegistryApi } from "./api";
 import { loadConfig } from "./config";
+import { stackPrefix } from "./naming";
 import { FrontendHosting } from "./hosting";
 import { Monitoring } from "./monitoring";
 import { DataTables } from "./tables";
@@ -28,7 +29,7 @@ export interface ProgramOptions {
 export function peopleRegister(opts: ProgramOptions = {}): StackOutputs {
   const repoRoot = opts.repoRoot ?? REPO_ROOT;
   const config = loadConfig({ repoRoot });
-  const namePrefix = `${pulumi.getProject()}-${pulumi.getStack()}`;
+  const namePrefix = stackPrefix();
   // The same rule the driver uses, so `pulumi up` from a shell deploys what CI would.
   const selection = selectHandler({ repoRoot, preference: config.handler });
   pulumi.log.info(`handler: ${selection.kind} (${selection.reason})`);

@@ -3,6 +3,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { TABLES, keyAttributes, type TableName, type TableSpec } from "../handlers/contract";
 import type { TableNaming } from "./config";
+import { childName, physicalName, renamedFrom } from "./naming";
 
 export interface DataTablesArgs {
   naming: TableNaming;
@@ -16,7 +17,7 @@ export interface DataTablesArgs {
 
 /** The physical name of a table: the old name (`legacy`) or `<project>-<stack>-<name>` (`stack`). */
 export function physicalTableName(table: TableName, naming: TableNaming, namePrefix: string): string {
-  return naming === "legacy" ? table : `${namePrefix}-${table}`;
+  return naming === "legacy" ? table : physicalName(namePrefix, table);
 }
 
 /**
@@ -35,11 +36,13 @@ export class DataTables extends pulumi.ComponentResource {
     super("people-register:data:DataTables", name, {}, opts);
     const tables = {} as Record<TableName, aws.dynamodb.Table>;
     for (const spec of TABLES) {
-      const physicalName = physicalTableName(spec.name, args.naming, args.namePrefix);
-      tables[spec.name] = new aws.dynamodb.Table(spec.name, tableArgs(spec, physicalName, args.protect), {
+      const physical = physicalTableName(spec.name, args.naming, args.namePrefix);
+      const logicalName = childName(name, spec.name);
+      tables[spec.name] = new aws.dynamodb.Table(logicalName, tableArgs(spec, physical, args.protect), {
         parent: this,
+        ...renamedFrom(name, "tables", spec.name, logicalName),
         protect: args.protect,
-        ...(args.adoptExisting ? { import: physicalName, ignoreChanges: ADOPTION_IGNORED_PROPERTIES } : {}),
+        ...(args.adoptExisting ? { import: physical, ignoreChanges: ADOPTION_IGNORED_PROPERTIES } : {}),
       });
     }
     this.tables = tables;

@@ -27,6 +27,9 @@ export interface Registered {
   wire: Record<string, any>;
   importId: string;
   protect: boolean;
+  retainOnDelete: boolean;
+  /** Old logical names this resource answers to (alias specs by name, or alias URNs). */
+  aliases: string[];
   ignoreChanges: string[];
   parentType: string;
   custom: boolean;
@@ -136,6 +139,8 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
       wire,
       importId: req.getImportid(),
       protect: req.getProtect(),
+      retainOnDelete: Boolean(req.getRetainondelete()),
+      aliases: req.getAliasesList().map((a: any) => a.getSpec()?.getName() || a.getUrn()),
       ignoreChanges: req.getIgnorechangesList(),
       parentType: req.getParent() ? String(req.getParent()).split("::")[2] : "",
       custom: req.getCustom(),

@@ -3,6 +3,7 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ENV, TABLES, gatewayRoutes, keyAttributes, tablesFor, type FunctionName } from "../../handlers/contract";
+import { childName } from "../../stacks/naming";
 import { bodyHash } from "../../stacks/openapi";
 import {
   ACCOUNT, GOOD_SECRETS, REGION, baseConfig, byType, isWireSecret, one, removeRepo, runProgram, tempRepo,
@@ -35,7 +36,7 @@ function routesOf(result: RunResult): string[] {
   const api = one(result, T.restApi, "api");
   const doc = JSON.parse(api.inputs.body);
   const fns = byType(result, T.fn);
-  const fnOf = (uri: string) => fns.find((f) => uri.includes(`function:${f.inputs.name}/`))?.name;
+  const fnOf = (uri: string) => fns.find((f) => uri.includes(`function:${f.inputs.name}/`))?.inputs.name.replace("people-register-test-", "");
   const out: string[] = [];
   for (const [p, item] of Object.entries<Record<string, any>>(doc.paths)) {
     for (const [key, op] of Object.entries<any>(item)) {
@@ -46,7 +47,7 @@ function routesOf(result: RunResult): string[] {
 }
 
 function policyOf(result: RunResult, fn: FunctionName): { Statement: Array<{ Sid: string; Action: string[]; Resource: string[]; Condition?: unknown }> } {
-  return JSON.parse(one(result, T.rolePolicy, `${fn}-policy`).inputs.policy);
+  return JSON.parse(one(result, T.rolePolicy, `${childName("api", fn)}-policy`).inputs.policy);
 }
 
 /** Every string in the engine-bound inputs that is NOT inside a secret envelope. */
@@ -71,9 +72,9 @@ describe("stacks: the Pulumi program under mocks", function () {
   describe("DataTables", () => {
     it("creates every contract table with its keys, GSIs, TTL, PITR, encryption and on-demand billing", () => {
       const tables = byType(dev, T.table);
-      expect(tables.map((t) => t.name).sort()).to.deep.equal(TABLES.map((t) => t.name).sort());
+      expect(tables.map((t) => t.name).sort()).to.deep.equal(TABLES.map((t) => childName("tables", t.name)).sort());
       for (const spec of TABLES) {
-        const { inputs } = one(dev, T.table, spec.name);
+        const { inputs } = one(dev, T.table, childName("tables", spec.name));
         expect(inputs.hashKey, spec.name).to.equal(spec.hashKey);
         expect(inputs.rangeKey, spec.name).to.equal(spec.rangeKey);
         expect(inputs.billingMode).to.equal("PAY_PER_REQUEST");
@@ -90,7 +91,7 @@ describe("stacks: the Pulumi program under mocks", function () {
     });
 
     it("prefixes table names with project and stack by default, so stacks share an account", () => {
-      for (const spec of TABLES) expect(one(dev, T.table, spec.name).inputs.name).to.equal(`people-register-test-${spec.name}`);
+      for (const spec of TABLES) expect(one(dev, T.table, childName("tables", spec.name)).inputs.name).to.equal(`people-register-test-${spec.name}`);
       expect(dev.outputs.tableNames).to.deep.equal(Object.fromEntries(TABLES.map((t) => [t.name, `people-register-test-${t.name}`])));
     });
 
@@ -106,7 +107,7 @@ describe("stacks: the Pulumi program under mocks", function () {
     it("legacy naming + adoption imports the CDK tables by their exact old names, ignoring only non-key settings", async () => {
       const result = await runProgram({ repoRoot: repo, stack: "prod", config: baseConfig({ tableNaming: "legacy", adoptExistingTables: "true", protect: "true" }) });
       for (const spec of TABLES) {
-        const table = one(result, T.table, spec.name);
+        const table = one(result, T.table, childName("tables", spec.name));
         expect(table.inputs.name).to.equal(spec.name);
         expect(table.importId, spec.name).to.equal(spec.name);
         for (const key of ["name", "hashKey", "rangeKey", "attributes", "globalSecondaryIndexes", "billingMode"]) {
@@ -134,14 +135,14 @@ describe("stacks: the Pulumi program under mocks", function () {
   describe("RegistryApi: functions", () => {
     it("serves api with the enhanced TypeScript handler when nothing is synced, auth always with TypeScript", () => {
       for (const fn of ["api", "auth"] as const) {
-        const { inputs } = one(dev, T.fn, fn);
+        const { inputs } = one(dev, T.fn, childName("api", fn));
         expect(inputs.runtime).to.equal("nodejs22.x");
         expect(inputs.architectures).to.deep.equal(["arm64"]);
         expect(inputs.handler).to.equal("index.handler");
         expect(inputs.loggingConfig.logFormat).to.equal("JSON");
         expect(inputs.name).to.equal(`people-register-test-${fn}`);
       }
-      expect(one(dev, T.fn, "auth").inputs.memorySize).to.equal(1024);
+      expect(one(dev, T.fn, "api-auth").inputs.memorySize).to.equal(1024);
       expect(one(dev, T.fn, "api").inputs.environment.variables[ENV.handlerKind]).to.equal("enhanced");
       expect(dev.outputs.handlerKind).to.equal("enhanced");
     });
@@ -155,21 +156,21 @@ describe("stacks: the Pulumi program under mocks", function () {
     it("gives each function its own log group with the configured retention, and its own role", () => {
       const groups = byType(dev, T.logGroup);
       for (const fn of ["api", "auth"] as const) {
-        const group = one(dev, T.logGroup, `${fn}-logs`);
+        const group = one(dev, T.logGroup, `${childName("api", fn)}-logs`);
         expect(group.inputs.name).to.equal(`/aws/lambda/people-register-test-${fn}`);
         expect(group.inputs.retentionInDays).to.equal(30);
-        expect(one(dev, T.fn, fn).inputs.loggingConfig.logGroup).to.equal(group.inputs.name);
+        expect(one(dev, T.fn, childName("api", fn)).inputs.loggingConfig.logGroup).to.equal(group.inputs.name);
       }
       expect(groups.length).to.equal(4); // two functions + API access and execution logs
       for (const group of groups) expect(group.inputs.retentionInDays, group.name).to.equal(30);
       expect(one(dev, T.logGroup, "api-execution-logs").inputs.name).to.equal("API-Gateway-Execution-Logs_a1b2c3d4e5/api");
-      const roles = [one(dev, T.fn, "api").inputs.role, one(dev, T.fn, "auth").inputs.role];
+      const roles = [one(dev, T.fn, "api").inputs.role, one(dev, T.fn, "api-auth").inputs.role];
       expect(new Set(roles).size).to.equal(2);
     });
 
     it("sets every table's env var to its physical name, plus the contract's settings", () => {
       for (const fn of ["api", "auth"] as const) {
-        const vars = one(dev, T.fn, fn).inputs.environment.variables;
+        const vars = one(dev, T.fn, childName("api", fn)).inputs.environment.variables;
         for (const spec of TABLES) expect(vars[spec.envVar], `${fn} ${spec.envVar}`).to.equal(`people-register-test-${spec.name}`);
         expect(vars[ENV.jwtExpirationHours]).to.equal("24");
         expect(vars[ENV.sesFromEmail]).to.equal("noreply@example.org");
@@ -182,7 +183,7 @@ describe("stacks: the Pulumi program under mocks", function () {
 
     it("keeps JWT_SECRET and CSRF_SECRET secret on the wire, and no secret appears in plain anywhere", () => {
       for (const fn of ["api", "auth"] as const) {
-        const env = one(dev, T.fn, fn).wire.environment;
+        const env = one(dev, T.fn, childName("api", fn)).wire.environment;
         const secretJwt = isWireSecret(env) || isWireSecret(env?.variables) || isWireSecret(env?.variables?.[ENV.jwtSecret]);
         const secretCsrf = isWireSecret(env) || isWireSecret(env?.variables) || isWireSecret(env?.variables?.[ENV.csrfSecret]);
         expect(secretJwt && secretCsrf, fn).to.equal(true);
@@ -347,11 +348,11 @@ describe("stacks: the Pulumi program under mocks", function () {
   describe("operations and outputs", () => {
     it("alarms on the API's 5xx rate and each function's errors and throttles, to one topic", async () => {
       const names = byType(dev, T.alarm).map((a) => a.name).sort();
-      expect(names).to.deep.equal(["api-5xx-rate", "api-errors", "api-throttles", "auth-errors", "auth-throttles"]);
-      for (const a of byType(dev, T.alarm)) expect(a.inputs.alarmActions).to.deep.equal([`arn:aws:sns:${REGION}:${ACCOUNT}:alarms`]);
+      expect(names).to.deep.equal(["monitoring-api-5xx-rate", "monitoring-api-errors", "monitoring-api-throttles", "monitoring-auth-errors", "monitoring-auth-throttles"]);
+      for (const a of byType(dev, T.alarm)) expect(a.inputs.alarmActions).to.deep.equal([`arn:aws:sns:${REGION}:${ACCOUNT}:monitoring-alarms`]);
       expect(byType(dev, "aws:sns/topicSubscription:TopicSubscription")).to.have.length(0);
       const withEmail = await runProgram({ repoRoot: repo, config: baseConfig({ alarmEmail: "ops@example.org" }) });
-      expect(one(withEmail, "aws:sns/topicSubscription:TopicSubscription", "alarms-email").inputs).to.include({ protocol: "email", endpoint: "ops@example.org" });
+      expect(one(withEmail, "aws:sns/topicSubscription:TopicSubscription", "monitoring-alarms-email").inputs).to.include({ protocol: "email", endpoint: "ops@example.org" });
     });
 
     it("exports every output a user and the driver rely on, none of them secret", () => {
