@@ -20,6 +20,7 @@ export const COMMANDS: Record<string, () => Promise<CommandSpec>> = {
   deploy: lazy(() => require("./commands/deploy")),
   coordinate: lazy(() => require("./commands/coordinate")),
   ci: lazy(() => require("./commands/ci")),
+  migrate: lazy(() => require("./commands/migrate")),
 };
 
 async function usage(): Promise<string> {

@@ -22,10 +22,14 @@ export function physicalTableName(table: TableName, naming: TableNaming, namePre
 
 /**
  * Settings that may differ on a table created by the old stack and that DynamoDB changes in place.
- * While adopting, differences in these are ignored so the import succeeds; the next update
- * (adoptExistingTables off) applies them. Keys and indexes are never ignored: they must match the contract.
+ * While adopting (the import update only), differences in these are ignored so the import succeeds; the
+ * next update (adoptExistingTables off) applies them — missing GSIs included, which DynamoDB builds one per
+ * UpdateTable. Keys are never ignored: `migrate` stops before the import when they differ.
  */
-export const ADOPTION_IGNORED_PROPERTIES = ["pointInTimeRecovery", "serverSideEncryption", "deletionProtectionEnabled", "ttl", "tags"];
+export const ADOPTION_IGNORED_PROPERTIES = [
+  "pointInTimeRecovery", "serverSideEncryption", "deletionProtectionEnabled", "ttl", "tags",
+  "globalSecondaryIndexes", "attributes", "billingMode",
+];
 
 export class DataTables extends pulumi.ComponentResource {
   readonly tables: Readonly<Record<TableName, aws.dynamodb.Table>>;
@@ -42,6 +46,8 @@ export class DataTables extends pulumi.ComponentResource {
         parent: this,
         ...renamedFrom(name, "tables", spec.name, logicalName),
         protect: args.protect,
+        // Even when Pulumi deletes the resource (protect off, stack destroyed), the table and its data stay.
+        retainOnDelete: args.protect,
         ...(args.adoptExisting ? { import: physical, ignoreChanges: ADOPTION_IGNORED_PROPERTIES } : {}),
       });
     }
