@@ -6,6 +6,7 @@ import type { HandlerSelection } from "../automation/select";
 import { bundledCode, integratedCode } from "./code";
 import type { StackConfig } from "./config";
 import { ApiFunction } from "./function";
+import { aliasRecords, dnsValidatedCertificate } from "./hosting";
 import { childName, physicalName, renamedFrom } from "./naming";
 import { bodyHash, openApiBody } from "./openapi";
 import { sesIdentityArns } from "./policies";
@@ -25,23 +26,36 @@ export interface RegistryApiArgs {
   dryRun: boolean;
 }
 
-/** Lambda sizing: auth hashes with bcrypt at cost 12 (CPU-bound, CPU scales with memory). */
-const SIZING: Record<FunctionName | "integrated", { memorySize: number; timeoutSeconds: number }> = {
-  api: { memorySize: 512, timeoutSeconds: 29 },
-  integrated: { memorySize: 1024, timeoutSeconds: 29 },
+/**
+ * Lambda sizing: auth hashes with bcrypt at cost 12 (CPU-bound, CPU scales with memory). Timeouts stay
+ * under API Gateway's 29 s, so a slow call ends in the function's own log, not as a bare gateway 504.
+ */
+export const SIZING: Record<FunctionName | "integrated", { memorySize: number; timeoutSeconds: number }> = {
+  api: { memorySize: 512, timeoutSeconds: 28 },
+  integrated: { memorySize: 1024, timeoutSeconds: 28 },
   auth: { memorySize: 1024, timeoutSeconds: 15 },
 };
 
-/** What each access log line records (JSON, one line per request). */
+/**
+ * What each access log line records (JSON, one line per request). Every value is a quoted string, so a
+ * line stays valid JSON whatever a variable holds (numbers included, and "-" when absent).
+ */
 export const ACCESS_LOG_FORMAT = JSON.stringify({
   requestId: "$context.requestId",
+  requestTime: "$context.requestTime",
   ip: "$context.identity.sourceIp",
+  userAgent: "$context.identity.userAgent",
   method: "$context.httpMethod",
   path: "$context.resourcePath",
+  protocol: "$context.protocol",
   status: "$context.status",
+  responseLength: "$context.responseLength",
   latencyMs: "$context.responseLatency",
+  integrationStatus: "$context.integration.status",
+  integrationLatencyMs: "$context.integration.latency",
   integrationError: "$context.integrationErrorMessage",
   responseType: "$context.error.responseType",
+  xrayTraceId: "$context.xrayTraceId",
 });
 
 export class RegistryApi extends pulumi.ComponentResource {
@@ -78,7 +92,7 @@ export class RegistryApi extends pulumi.ComponentResource {
       [ENV.logLevel]: "INFO",
       ...extra,
     });
-    const common = { tableArns, sesIdentityArns: senderIdentities, sesFromEmail: config.sesFromEmail, logRetentionDays: config.logRetentionDays };
+    const common = { tableArns, sesIdentityArns: senderIdentities, sesFromEmail: config.sesFromEmail, logRetentionDays: config.logRetentionDays, tracing: config.tracing };
 
     const apiFn = new ApiFunction(childName(name, "api"), {
       ...common,
@@ -115,6 +129,8 @@ export class RegistryApi extends pulumi.ComponentResource {
       body,
       // The definition is the whole API: methods not in it are removed.
       putRestApiMode: "overwrite",
+      // A definition API Gateway only half understands fails the deploy instead of deploying partly.
+      failOnWarnings: true,
       endpointConfiguration: { types: "REGIONAL" },
     }, parent);
 
@@ -135,7 +151,8 @@ export class RegistryApi extends pulumi.ComponentResource {
       deployment: deployment.id,
       stageName: config.stageName,
       accessLogSettings: { destinationArn: accessLogs.arn, format: ACCESS_LOG_FORMAT },
-    }, { parent: this, dependsOn: account ? [account] : [] });
+      xrayTracingEnabled: config.tracing,
+    }, { parent: this, dependsOn: account ?? [] });
 
     // API Gateway would create the execution log group itself, with infinite retention.
     const executionLogs = new aws.cloudwatch.LogGroup(childName(name, "execution-logs"), {
@@ -163,30 +180,59 @@ export class RegistryApi extends pulumi.ComponentResource {
         action: "lambda:InvokeFunction",
         function: fn.function.name,
         principal: "apigateway.amazonaws.com",
-        // Only this API may invoke the function.
-        sourceArn: pulumi.interpolate`${this.restApi.executionArn}/*/*`,
+        // Only this API's stage may invoke the function (any method, any path).
+        sourceArn: pulumi.interpolate`${this.restApi.executionArn}/${config.stageName}/*/*`,
       }, parent);
     }
 
-    this.apiUrl = this.stage.invokeUrl.apply((url) => url.replace(/\/+$/, ""));
+    this.apiUrl = config.apiDomainName
+      ? customDomain(this, childName(name, "domain"), config, this.restApi.id, this.stage.stageName)
+      : this.stage.invokeUrl.apply((url) => url.replace(/\/+$/, ""));
     this.handlerKind = pulumi.output(args.selection.kind);
     this.registerOutputs({ apiUrl: this.apiUrl, handlerKind: this.handlerKind });
   }
 }
 
-/** The account-level role API Gateway uses to write access and execution logs (one per account and region). */
-function apiGatewayAccount(parent: pulumi.Resource, name: string): aws.apigateway.Account {
+/**
+ * The API's own host name: a regional custom domain (TLS 1.2) whose root maps to the stage, plus alias
+ * records when the hosted zone is ours. Returns the API's URL on that domain.
+ */
+function customDomain(parent: pulumi.Resource, name: string, config: StackConfig, restApi: pulumi.Input<string>, stageName: pulumi.Input<string>): pulumi.Output<string> {
+  const host = config.apiDomainName!;
+  const certificate = config.apiCertificateArn ?? dnsValidatedCertificate(parent, name, host, config.hostedZoneId!);
+  const domain = new aws.apigateway.DomainName(name, {
+    domainName: host,
+    regionalCertificateArn: certificate,
+    endpointConfiguration: { types: "REGIONAL" },
+    securityPolicy: "TLS_1_2",
+  }, { parent });
+  const mapping = new aws.apigateway.BasePathMapping(name, { restApi, stageName, domainName: domain.domainName }, { parent });
+  if (config.hostedZoneId) aliasRecords(parent, name, host, config.hostedZoneId, domain.regionalDomainName, domain.regionalZoneId);
+  return pulumi.all([domain.domainName, mapping.id]).apply(([d]) => `https://${d}`);
+}
+
+/**
+ * The account-level setting API Gateway needs to write logs (one per account and region), done the way
+ * SST does it: look the setting up, and create the role only when none is set. The role and the setting
+ * are retained on delete, so destroying a dev stack never breaks another stack's logging.
+ */
+function apiGatewayAccount(parent: pulumi.Resource, name: string): pulumi.Output<aws.apigateway.Account[]> {
+  const current = aws.apigateway.Account.get(`${name}-current`, "api-gateway-account", undefined, { parent });
+  return current.cloudwatchRoleArn.apply((arn) => (arn ? [] : [createApiGatewayAccount(parent, name)]));
+}
+
+function createApiGatewayAccount(parent: pulumi.Resource, name: string): aws.apigateway.Account {
   const role = new aws.iam.Role(name, {
     description: "Lets API Gateway write access and execution logs to CloudWatch",
     assumeRolePolicy: JSON.stringify({
       Version: "2012-10-17",
       Statement: [{ Effect: "Allow", Principal: { Service: "apigateway.amazonaws.com" }, Action: "sts:AssumeRole" }],
     }),
-  }, { parent });
+  }, { parent, retainOnDelete: true });
   const partition = aws.getPartitionOutput({}, { parent });
   const attachment = new aws.iam.RolePolicyAttachment(name, {
     role: role.name,
     policyArn: pulumi.interpolate`arn:${partition.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs`,
-  }, { parent });
-  return new aws.apigateway.Account(name, { cloudwatchRoleArn: role.arn }, { parent, dependsOn: [attachment] });
+  }, { parent, retainOnDelete: true });
+  return new aws.apigateway.Account(name, { cloudwatchRoleArn: role.arn }, { parent, dependsOn: [attachment], retainOnDelete: true });
 }

@@ -18,6 +18,8 @@ export interface ApiFunctionArgs {
   sesIdentityArns: pulumi.Input<string[]>;
   sesFromEmail: string;
   logRetentionDays: number;
+  /** X-Ray active tracing (the role gets the daemon's write permissions). */
+  tracing: boolean;
 }
 
 export class ApiFunction extends pulumi.ComponentResource {
@@ -49,6 +51,13 @@ export class ApiFunction extends pulumi.ComponentResource {
         ),
     }, parent);
 
+    const tracingPolicy = args.tracing
+      ? new aws.iam.RolePolicyAttachment(`${name}-xray`, {
+          role: this.role.name,
+          policyArn: pulumi.interpolate`arn:${aws.getPartitionOutput({}, parent).partition}:iam::aws:policy/AWSXRayDaemonWriteAccess`,
+        }, parent)
+      : undefined;
+
     const code = args.code;
     this.function = new aws.lambda.Function(name, {
       name: args.functionName,
@@ -62,7 +71,8 @@ export class ApiFunction extends pulumi.ComponentResource {
       timeout: args.timeoutSeconds,
       environment: { variables: args.environment },
       loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
-    }, { parent: this, dependsOn: [policy, this.logGroup] });
+      tracingConfig: { mode: args.tracing ? "Active" : "PassThrough" },
+    }, { parent: this, dependsOn: [policy, this.logGroup, ...(tracingPolicy ? [tracingPolicy] : [])] });
 
     this.registerOutputs({ functionName: this.function.name, functionArn: this.function.arn });
   }

@@ -1,4 +1,5 @@
 // The whole People Register stack: config -> tables -> frontend hosting -> API -> alarms.
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { FunctionName, TableName } from "../handlers/contract";
 import { REPO_ROOT } from "../automation/paths";
@@ -41,7 +42,20 @@ export function peopleRegister(opts: ProgramOptions = {}): StackOutputs {
     adoptExisting: config.adoptExistingTables,
   });
 
-  const hosting = new FrontendHosting("frontend", { protect: config.protect, frontendDir: config.frontendDir });
+  // The CSP lets the app call the API: its custom domain, or any regional execute-api host (its URL is not
+  // known yet here: the API needs the frontend's URL first).
+  const region = aws.getRegionOutput({}).region;
+  const connectSources = config.apiDomainName
+    ? pulumi.output([`https://${config.apiDomainName}`])
+    : region.apply((r) => [`https://*.execute-api.${r}.amazonaws.com`]);
+  const hosting = new FrontendHosting("frontend", {
+    protect: config.protect,
+    frontendDir: config.frontendDir,
+    domainName: config.domainName,
+    certificateArn: config.certificateArn,
+    hostedZoneId: config.hostedZoneId,
+    connectSources,
+  });
   const frontendUrl = config.frontendUrl ? pulumi.output(config.frontendUrl) : hosting.url;
   const corsOrigins = config.corsOrigins ? pulumi.output(config.corsOrigins) : frontendUrl.apply((url) => [new URL(url).origin]);
 
@@ -58,6 +72,8 @@ export function peopleRegister(opts: ProgramOptions = {}): StackOutputs {
 
   const functionNames = { api: api.functions.api.function.name, auth: api.functions.auth.function.name };
   new Monitoring("monitoring", {
+    namePrefix,
+    tableNames: Object.fromEntries(Object.entries(data.tables).map(([t, table]) => [t, table.name])) as Record<TableName, pulumi.Output<string>>,
     apiName: api.restApi.name,
     stageName: api.stage.stageName,
     functionNames,
