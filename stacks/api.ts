@@ -144,7 +144,7 @@ export class RegistryApi extends pulumi.ComponentResource {
       name: `/aws/apigateway/${physicalName(namePrefix, "api")}/access`,
       retentionInDays: config.logRetentionDays,
     }, parent);
-    const account = config.apiGatewayLogsRole ? apiGatewayAccount(this, childName(name, "apigateway-logs")) : undefined;
+    const account = config.apiGatewayLogsRole ? apiGatewayAccount(this, childName(name, "apigateway-logs"), physicalName(namePrefix, "apigateway-logs")) : undefined;
 
     this.stage = new aws.apigateway.Stage(childName(name), {
       restApi: this.restApi.id,
@@ -216,13 +216,16 @@ function customDomain(parent: pulumi.Resource, name: string, config: StackConfig
  * SST does it: look the setting up, and create the role only when none is set. The role and the setting
  * are retained on delete, so destroying a dev stack never breaks another stack's logging.
  */
-function apiGatewayAccount(parent: pulumi.Resource, name: string): pulumi.Output<aws.apigateway.Account[]> {
+function apiGatewayAccount(parent: pulumi.Resource, name: string, roleName: string): pulumi.Output<aws.apigateway.Account[]> {
   const current = aws.apigateway.Account.get(`${name}-current`, "api-gateway-account", undefined, { parent });
-  return current.cloudwatchRoleArn.apply((arn) => (arn ? [] : [createApiGatewayAccount(parent, name)]));
+  // Our own role (set by an earlier update of this stack) stays managed, or the next update would drop it.
+  const ours = (arn: string) => arn.endsWith(`:role/${roleName}`);
+  return current.cloudwatchRoleArn.apply((arn) => (arn && !ours(arn) ? [] : [createApiGatewayAccount(parent, name, roleName)]));
 }
 
-function createApiGatewayAccount(parent: pulumi.Resource, name: string): aws.apigateway.Account {
+function createApiGatewayAccount(parent: pulumi.Resource, name: string, roleName: string): aws.apigateway.Account {
   const role = new aws.iam.Role(name, {
+    name: roleName,
     description: "Lets API Gateway write access and execution logs to CloudWatch",
     assumeRolePolicy: JSON.stringify({
       Version: "2012-10-17",

@@ -92,6 +92,12 @@ describe("stacks: production settings under mocks", function () {
       expect(byType(result, T.account).filter((r) => r.custom && r.name === "api-apigateway-logs")).to.have.length(0);
       expect(byType(result, T.role).filter((r) => r.name === "api-apigateway-logs")).to.have.length(0);
     });
+
+    it("keeps managing the role this stack created (a later update does not drop it)", async () => {
+      const result = await runProgram({ repoRoot: repo, existingApiGatewayRole: "arn:aws:iam::123456789012:role/people-register-test-apigateway-logs" });
+      expect(one(result, T.role, "api-apigateway-logs").inputs.name).to.equal("people-register-test-apigateway-logs");
+      expect(one(result, T.account, "api-apigateway-logs").retainOnDelete).to.equal(true);
+    });
   });
 
   describe("API and functions", () => {
