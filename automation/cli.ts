@@ -21,6 +21,7 @@ export const COMMANDS: Record<string, () => Promise<CommandSpec>> = {
   ci: lazy(() => require("./commands/ci")),
   review: lazy(() => require("./commands/review")),
   drift: lazy(() => require("./commands/drift")),
+  migrate: lazy(() => require("./commands/migrate")),
 };
 
 async function usage(): Promise<string> {

@@ -200,6 +200,14 @@ export async function applySecretsFromEnv(stack: Pick<EngineStack, "setAllConfig
   return keys;
 }
 
+/** Config key that makes the program import the existing tables (see stacks/tables.ts). */
+export const ADOPT_TABLES_KEY = `${CONFIG_NAMESPACE}:adoptExistingTables`;
+
+/** `migrate`: turn table adoption on for the import update, off for the update that applies the indexes. */
+export async function setTableAdoption(stack: Pick<EngineStack, "setAllConfig">, adopt: boolean): Promise<void> {
+  await stack.setAllConfig({ [ADOPT_TABLES_KEY]: { value: String(adopt) } });
+}
+
 // ---- Errors, retries, interruption ----
 
 /** What to do when a run was interrupted or a lock is stale. */

@@ -6,6 +6,8 @@ import type { HandlerSelection } from "../automation/select";
 import { bundledCode, integratedCode } from "./code";
 import type { StackConfig } from "./config";
 import { ApiFunction, CANDIDATE_ALIAS, LIVE_ALIAS } from "./function";
+import { aliasRecords, dnsValidatedCertificate } from "./hosting";
+import { childName, physicalName, renamedFrom } from "./naming";
 import { ALIAS_STAGE_VARIABLE, aliasIntegrationUri, bodyHash, openApiBody } from "./openapi";
 import { sesIdentityArns } from "./policies";
 
@@ -24,26 +26,39 @@ export interface RegistryApiArgs {
   dryRun: boolean;
 }
 
-/** Lambda sizing: auth hashes with bcrypt at cost 12 (CPU-bound, CPU scales with memory). */
-const SIZING: Record<FunctionName | "integrated", { memorySize: number; timeoutSeconds: number }> = {
-  api: { memorySize: 512, timeoutSeconds: 29 },
-  integrated: { memorySize: 1024, timeoutSeconds: 29 },
+/**
+ * Lambda sizing: auth hashes with bcrypt at cost 12 (CPU-bound, CPU scales with memory). Timeouts stay
+ * under API Gateway's 29 s, so a slow call ends in the function's own log, not as a bare gateway 504.
+ */
+export const SIZING: Record<FunctionName | "integrated", { memorySize: number; timeoutSeconds: number }> = {
+  api: { memorySize: 512, timeoutSeconds: 28 },
+  integrated: { memorySize: 1024, timeoutSeconds: 28 },
   auth: { memorySize: 1024, timeoutSeconds: 15 },
 };
 
 /** The candidate stage serves smoke tests only. */
 const CANDIDATE_THROTTLING = { rateLimit: 5, burstLimit: 10 };
 
-/** What each access log line records (JSON, one line per request). */
+/**
+ * What each access log line records (JSON, one line per request). Every value is a quoted string, so a
+ * line stays valid JSON whatever a variable holds (numbers included, and "-" when absent).
+ */
 export const ACCESS_LOG_FORMAT = JSON.stringify({
   requestId: "$context.requestId",
+  requestTime: "$context.requestTime",
   ip: "$context.identity.sourceIp",
+  userAgent: "$context.identity.userAgent",
   method: "$context.httpMethod",
   path: "$context.resourcePath",
+  protocol: "$context.protocol",
   status: "$context.status",
+  responseLength: "$context.responseLength",
   latencyMs: "$context.responseLatency",
+  integrationStatus: "$context.integration.status",
+  integrationLatencyMs: "$context.integration.latency",
   integrationError: "$context.integrationErrorMessage",
   responseType: "$context.error.responseType",
+  xrayTraceId: "$context.xrayTraceId",
 });
 
 export class RegistryApi extends pulumi.ComponentResource {
@@ -85,80 +100,85 @@ export class RegistryApi extends pulumi.ComponentResource {
       [ENV.logLevel]: "INFO",
       ...extra,
     });
-    const common = { tableArns, sesIdentityArns: senderIdentities, sesFromEmail: config.sesFromEmail, logRetentionDays: config.logRetentionDays };
+    const common = { tableArns, sesIdentityArns: senderIdentities, sesFromEmail: config.sesFromEmail, logRetentionDays: config.logRetentionDays, tracing: config.tracing };
 
-    const apiFn = new ApiFunction("api", {
+    const apiFn = new ApiFunction(childName(name, "api"), {
       ...common,
       fn: "api",
-      functionName: `${namePrefix}-api`,
+      functionName: physicalName(namePrefix, "api"),
       description: `People Register API (${args.selection.kind} handler)`,
       code: integrated
-        ? integratedCode({ repoRoot: args.repoRoot, sync: args.selection.sync, packaging: config.integratedPackaging, dryRun: args.dryRun, namePrefix, parent: this })
+        ? integratedCode({ repoRoot: args.repoRoot, sync: args.selection.sync, packaging: config.integratedPackaging, dryRun: args.dryRun, namePrefix, parent: this, parentName: name })
         : bundledCode("api", args.repoRoot),
       ...SIZING[integrated ? "integrated" : "api"],
       environment: environment({ [ENV.handlerKind]: args.selection.kind }),
       liveVersion: config.liveVersions?.api,
     }, parent);
-    const authFn = new ApiFunction("auth", {
+    const authFn = new ApiFunction(childName(name, "auth"), {
       ...common,
       fn: "auth",
-      functionName: `${namePrefix}-auth`,
+      functionName: physicalName(namePrefix, "auth"),
       description: "People Register auth (login, logout, me, refresh)",
       code: bundledCode("auth", args.repoRoot),
       ...SIZING.auth,
       environment: environment({}),
       liveVersion: config.liveVersions?.auth,
-    }, parent);
+    }, { parent: this, ...renamedFrom(name, "api", "auth", childName(name, "auth")) });
     this.functions = { api: apiFn, auth: authFn };
 
     const body = pulumi
       .all([apiFn.function.invokeArn, authFn.function.invokeArn])
       .apply(([api, auth]) => openApiBody({
-        title: `${namePrefix}-api`,
+        title: physicalName(namePrefix, "api"),
         routes: gatewayRoutes({ greedy: integrated }),
         // Each stage invokes the alias its stage variable names.
         integrationUris: { api: aliasIntegrationUri(api), auth: aliasIntegrationUri(auth) },
       }));
-    this.restApi = new aws.apigateway.RestApi("api", {
-      name: `${namePrefix}-api`,
+    this.restApi = new aws.apigateway.RestApi(childName(name), {
+      name: physicalName(namePrefix, "api"),
       description: "People Register REST API, generated from handlers/contract",
       body,
       // The definition is the whole API: methods not in it are removed.
       putRestApiMode: "overwrite",
+      // A definition API Gateway only half understands fails the deploy instead of deploying partly.
+      failOnWarnings: true,
       endpointConfiguration: { types: "REGIONAL" },
     }, parent);
 
-    const deployment = new aws.apigateway.Deployment("api", {
+    const deployment = new aws.apigateway.Deployment(childName(name), {
       restApi: this.restApi.id,
       description: "Replaced whenever the API definition changes",
       triggers: { definition: body.apply(bodyHash) },
     }, parent);
 
-    const accessLogs = new aws.cloudwatch.LogGroup("api-access-logs", {
-      name: `/aws/apigateway/${namePrefix}-api/access`,
+    const accessLogs = new aws.cloudwatch.LogGroup(childName(name, "access-logs"), {
+      name: `/aws/apigateway/${physicalName(namePrefix, "api")}/access`,
       retentionInDays: config.logRetentionDays,
     }, parent);
-    const account = config.apiGatewayLogsRole ? apiGatewayAccount(this) : undefined;
+    const account = config.apiGatewayLogsRole ? apiGatewayAccount(this, childName(name, "apigateway-logs"), physicalName(namePrefix, "apigateway-logs")) : undefined;
 
-    this.stage = new aws.apigateway.Stage("api", {
+    this.stage = new aws.apigateway.Stage(childName(name), {
       restApi: this.restApi.id,
       deployment: deployment.id,
       stageName: config.stageName,
       accessLogSettings: { destinationArn: accessLogs.arn, format: ACCESS_LOG_FORMAT },
       variables: { [ALIAS_STAGE_VARIABLE]: LIVE_ALIAS },
-    }, { parent: this, dependsOn: account ? [account] : [] });
+      xrayTracingEnabled: config.tracing,
+    }, { parent: this, dependsOn: account ?? [] });
 
     // The same deployment on a second stage invoking the `candidate` aliases: the driver smoke-tests a
     // new version here before it moves `live`. Only smoke tests use it, so it is throttled low and has
     // no execution logs (API Gateway would create their log group with infinite retention).
-    const candidateStage = new aws.apigateway.Stage("api-candidate", {
+    const candidateStageName = `${config.stageName}-${CANDIDATE_ALIAS}`;
+    const candidateStage = new aws.apigateway.Stage(childName(name, "candidate"), {
       restApi: this.restApi.id,
       deployment: deployment.id,
-      stageName: `${config.stageName}-${CANDIDATE_ALIAS}`,
+      stageName: candidateStageName,
       accessLogSettings: { destinationArn: accessLogs.arn, format: ACCESS_LOG_FORMAT },
       variables: { [ALIAS_STAGE_VARIABLE]: CANDIDATE_ALIAS },
-    }, { parent: this, dependsOn: account ? [account] : [] });
-    new aws.apigateway.MethodSettings("api-candidate", {
+      xrayTracingEnabled: config.tracing,
+    }, { parent: this, dependsOn: account ?? [] });
+    new aws.apigateway.MethodSettings(childName(name, "candidate"), {
       restApi: this.restApi.id,
       stageName: candidateStage.stageName,
       methodPath: "*/*",
@@ -166,13 +186,13 @@ export class RegistryApi extends pulumi.ComponentResource {
     }, parent);
 
     // API Gateway would create the execution log group itself, with infinite retention.
-    const executionLogs = new aws.cloudwatch.LogGroup("api-execution-logs", {
+    const executionLogs = new aws.cloudwatch.LogGroup(childName(name, "execution-logs"), {
       name: pulumi.interpolate`API-Gateway-Execution-Logs_${this.restApi.id}/${config.stageName}`,
       retentionInDays: config.logRetentionDays,
     }, parent);
 
     // Throttling lives in method settings, paired with the standalone stage above.
-    new aws.apigateway.MethodSettings("api", {
+    new aws.apigateway.MethodSettings(childName(name), {
       restApi: this.restApi.id,
       stageName: this.stage.stageName,
       methodPath: "*/*",
@@ -187,20 +207,24 @@ export class RegistryApi extends pulumi.ComponentResource {
     }, { parent: this, dependsOn: [executionLogs] });
 
     for (const [fnName, fn] of Object.entries(this.functions)) {
-      // The API invokes aliases only (a permission on a qualifier covers that alias, nothing else).
-      for (const [suffix, alias] of [["", fn.liveAlias], ["-candidate", fn.candidateAlias]] as const) {
-        new aws.lambda.Permission(`${fnName}-invoke${suffix}`, {
+      // The API invokes aliases only (a permission on a qualifier covers that alias, nothing else), and
+      // each alias only from the stage that names it (any method, any path).
+      const grants = [[LIVE_ALIAS, fn.liveAlias, config.stageName], [CANDIDATE_ALIAS, fn.candidateAlias, candidateStageName]] as const;
+      for (const [aliasName, alias, stageName] of grants) {
+        const suffix = aliasName === LIVE_ALIAS ? "" : `-${aliasName}`;
+        new aws.lambda.Permission(childName(name, `${fnName}-invoke${suffix}`), {
           action: "lambda:InvokeFunction",
           function: fn.function.name,
           qualifier: alias.name,
           principal: "apigateway.amazonaws.com",
-          // Only this API may invoke the function.
-          sourceArn: pulumi.interpolate`${this.restApi.executionArn}/*/*`,
+          sourceArn: pulumi.interpolate`${this.restApi.executionArn}/${stageName}/*/*`,
         }, parent);
       }
     }
 
-    this.apiUrl = this.stage.invokeUrl.apply((url) => url.replace(/\/+$/, ""));
+    this.apiUrl = config.apiDomainName
+      ? customDomain(this, childName(name, "domain"), config, this.restApi.id, this.stage.stageName)
+      : this.stage.invokeUrl.apply((url) => url.replace(/\/+$/, ""));
     this.candidateUrl = candidateStage.invokeUrl.apply((url) => url.replace(/\/+$/, ""));
     this.liveVersions = pulumi.output({ api: apiFn.liveAlias.functionVersion, auth: authFn.liveAlias.functionVersion });
     this.candidateVersions = pulumi.output({ api: apiFn.function.version, auth: authFn.function.version });
@@ -209,19 +233,49 @@ export class RegistryApi extends pulumi.ComponentResource {
   }
 }
 
-/** The account-level role API Gateway uses to write access and execution logs (one per account and region). */
-function apiGatewayAccount(parent: pulumi.Resource): aws.apigateway.Account {
-  const role = new aws.iam.Role("apigateway-logs", {
+/**
+ * The API's own host name: a regional custom domain (TLS 1.2) whose root maps to the stage, plus alias
+ * records when the hosted zone is ours. Returns the API's URL on that domain.
+ */
+function customDomain(parent: pulumi.Resource, name: string, config: StackConfig, restApi: pulumi.Input<string>, stageName: pulumi.Input<string>): pulumi.Output<string> {
+  const host = config.apiDomainName!;
+  const certificate = config.apiCertificateArn ?? dnsValidatedCertificate(parent, name, host, config.hostedZoneId!);
+  const domain = new aws.apigateway.DomainName(name, {
+    domainName: host,
+    regionalCertificateArn: certificate,
+    endpointConfiguration: { types: "REGIONAL" },
+    securityPolicy: "TLS_1_2",
+  }, { parent });
+  const mapping = new aws.apigateway.BasePathMapping(name, { restApi, stageName, domainName: domain.domainName }, { parent });
+  if (config.hostedZoneId) aliasRecords(parent, name, host, config.hostedZoneId, domain.regionalDomainName, domain.regionalZoneId);
+  return pulumi.all([domain.domainName, mapping.id]).apply(([d]) => `https://${d}`);
+}
+
+/**
+ * The account-level setting API Gateway needs to write logs (one per account and region), done the way
+ * SST does it: look the setting up, and create the role only when none is set. The role and the setting
+ * are retained on delete, so destroying a dev stack never breaks another stack's logging.
+ */
+function apiGatewayAccount(parent: pulumi.Resource, name: string, roleName: string): pulumi.Output<aws.apigateway.Account[]> {
+  const current = aws.apigateway.Account.get(`${name}-current`, "api-gateway-account", undefined, { parent });
+  // Our own role (set by an earlier update of this stack) stays managed, or the next update would drop it.
+  const ours = (arn: string) => arn.endsWith(`:role/${roleName}`);
+  return current.cloudwatchRoleArn.apply((arn) => (arn && !ours(arn) ? [] : [createApiGatewayAccount(parent, name, roleName)]));
+}
+
+function createApiGatewayAccount(parent: pulumi.Resource, name: string, roleName: string): aws.apigateway.Account {
+  const role = new aws.iam.Role(name, {
+    name: roleName,
     description: "Lets API Gateway write access and execution logs to CloudWatch",
     assumeRolePolicy: JSON.stringify({
       Version: "2012-10-17",
       Statement: [{ Effect: "Allow", Principal: { Service: "apigateway.amazonaws.com" }, Action: "sts:AssumeRole" }],
     }),
-  }, { parent });
+  }, { parent, retainOnDelete: true });
   const partition = aws.getPartitionOutput({}, { parent });
-  const attachment = new aws.iam.RolePolicyAttachment("apigateway-logs", {
+  const attachment = new aws.iam.RolePolicyAttachment(name, {
     role: role.name,
     policyArn: pulumi.interpolate`arn:${partition.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs`,
-  }, { parent });
-  return new aws.apigateway.Account("apigateway-logs", { cloudwatchRoleArn: role.arn }, { parent, dependsOn: [attachment] });
+  }, { parent, retainOnDelete: true });
+  return new aws.apigateway.Account(name, { cloudwatchRoleArn: role.arn }, { parent, dependsOn: [attachment], retainOnDelete: true });
 }

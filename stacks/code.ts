@@ -10,6 +10,7 @@ import { BUNDLE_HANDLER, bundleHandler } from "../automation/build";
 import { listFiles, type SyncState } from "../automation/select";
 import { repoPaths } from "../automation/paths";
 import type { IntegratedPackaging } from "./config";
+import { physicalName, renamedFrom } from "./naming";
 
 import { INTEGRATED_HANDLER, INTEGRATED_PLATFORM, INTEGRATED_PREPARE_COMMAND, INTEGRATED_PYTHON_VERSION, type IntegratedMarker } from "../automation/integrated";
 
@@ -83,6 +84,8 @@ export interface IntegratedCodeArgs {
   /** Name prefix for the image repository. */
   namePrefix: string;
   parent: pulumi.Resource;
+  /** The parent component's name: the image resources' logical names derive from it. */
+  parentName: string;
 }
 
 /** The integrated handler's code (Python 3.12 on x86_64): a zip of the prepared package or a container image. */
@@ -123,18 +126,20 @@ export function generatedDockerfile(): string {
 
 /** An ECR repository and an image built and pushed by @pulumi/awsx; the function pins it by digest. */
 function integratedImage(args: IntegratedCodeArgs, context: string, dockerfile: string): FunctionCode {
-  const repository = new awsx.ecr.Repository("integrated-api", {
-    name: `${args.namePrefix}-integrated-api`.toLowerCase(),
+  const logicalName = `${args.parentName}-integrated-api`;
+  const aliased = renamedFrom(args.parentName, "api", "integrated-api", logicalName);
+  const repository = new awsx.ecr.Repository(logicalName, {
+    name: physicalName(args.namePrefix, "integrated-api").toLowerCase(),
     // Mutable: awsx re-tags each build; the function pins the image by digest (imageUri) anyway.
     imageScanningConfiguration: { scanOnPush: true },
     forceDelete: true,
-  }, { parent: args.parent });
-  const image = new awsx.ecr.Image("integrated-api", {
+  }, { parent: args.parent, ...aliased });
+  const image = new awsx.ecr.Image(logicalName, {
     repositoryUrl: repository.url,
     context,
     dockerfile,
     platform: "linux/amd64",
-  }, { parent: args.parent });
+  }, { parent: args.parent, ...aliased });
   return { packageType: "Image", imageUri: image.imageUri, architecture: "x86_64" };
 }
 

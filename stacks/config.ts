@@ -36,6 +36,18 @@ export interface StackConfig {
   jwtExpirationHours: number;
   /** Create the account-level CloudWatch role API Gateway needs for access logs (one per account and region). */
   apiGatewayLogsRole: boolean;
+  /** X-Ray tracing on the stage and the functions. */
+  tracing: boolean;
+  /** The frontend's own host name (CloudFront alias), e.g. app.example.org. */
+  domainName?: string;
+  /** ACM certificate in us-east-1 covering domainName; when absent, hostedZoneId creates one. */
+  certificateArn?: string;
+  /** The API's own host name (regional custom domain), e.g. api.example.org. */
+  apiDomainName?: string;
+  /** ACM certificate in the stack's region covering apiDomainName; when absent, hostedZoneId creates one. */
+  apiCertificateArn?: string;
+  /** Route 53 hosted zone of the domains: certificates are validated and alias records created in it. */
+  hostedZoneId?: string;
   jwtSecret: pulumi.Output<string>;
   csrfSecret: pulumi.Output<string>;
   /** Version each function's `live` alias is pinned to (set by the driver's promotion); absent: the newest. */
@@ -61,6 +73,7 @@ const KNOWN_KEYS = [
   "tableNaming", "protect", "adoptExistingTables", "handler", "integratedPackaging", "logRetentionDays",
   "throttlingRateLimit", "throttlingBurstLimit", "stageName", "sesFromEmail", "frontendUrl", "corsOrigins",
   "alarmEmail", "frontendDir", "jwtExpirationHours", "apiGatewayLogsRole", "jwtSecret", "csrfSecret", "liveVersions",
+  "tracing", "domainName", "certificateArn", "apiDomainName", "apiCertificateArn", "hostedZoneId",
 ] as const;
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -203,6 +216,41 @@ function liveVersions(raw: RawConfig): Record<"api" | "auth", string> | undefine
   return { api: String(versions.api), auth: String(versions.auth) };
 }
 
+const HOST_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+function hostName(raw: RawConfig, name: string): string | undefined {
+  const value = optionalString(raw, name)?.toLowerCase();
+  if (value !== undefined && !HOST_NAME.test(value)) fail(name, `must be a host name like app.example.org, without scheme or path (got "${value}")`);
+  return value;
+}
+
+function certificateArn(raw: RawConfig, name: string, region?: string): string | undefined {
+  const value = optionalString(raw, name);
+  if (value === undefined) return undefined;
+  const match = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate\/[0-9a-f-]{36}$/.exec(value);
+  if (!match) fail(name, `must be an ACM certificate ARN (got "${value}")`);
+  if (region && match![1] !== region) fail(name, `must be a certificate in ${region}: CloudFront only uses certificates from there (got ${match![1]})`);
+  return value;
+}
+
+/** Each custom domain needs a certificate: given, or created and validated in the hosted zone. */
+function domains(raw: RawConfig): Pick<StackConfig, "domainName" | "certificateArn" | "apiDomainName" | "apiCertificateArn" | "hostedZoneId"> {
+  const hostedZoneId = optionalString(raw, "hostedZoneId");
+  if (hostedZoneId !== undefined && !/^Z[A-Z0-9]{1,31}$/.test(hostedZoneId)) fail("hostedZoneId", `must be a Route 53 hosted zone id like Z0123456789ABC (got "${hostedZoneId}")`);
+  const out = {
+    domainName: hostName(raw, "domainName"),
+    certificateArn: certificateArn(raw, "certificateArn", "us-east-1"),
+    apiDomainName: hostName(raw, "apiDomainName"),
+    apiCertificateArn: certificateArn(raw, "apiCertificateArn"),
+    hostedZoneId,
+  };
+  if (out.certificateArn && !out.domainName) fail("certificateArn", "is set without domainName");
+  if (out.apiCertificateArn && !out.apiDomainName) fail("apiCertificateArn", "is set without apiDomainName");
+  if (out.domainName && !out.certificateArn && !hostedZoneId) fail("domainName", "needs certificateArn (an ACM certificate in us-east-1) or hostedZoneId (to create and validate one)");
+  if (out.apiDomainName && !out.apiCertificateArn && !hostedZoneId) fail("apiDomainName", "needs apiCertificateArn (an ACM certificate in the stack's region) or hostedZoneId (to create and validate one)");
+  return out;
+}
+
 /** A required secret: set with --secret, not a placeholder, long enough. Kept a Pulumi secret from here on. */
 function secret(raw: RawConfig, name: "jwtSecret" | "csrfSecret", checkSecretFlag: boolean): pulumi.Output<string> {
   const command = `pulumi config set --secret ${key(name)} "$(openssl rand -base64 48)"`;
@@ -258,6 +306,8 @@ export function loadConfig(opts: LoadConfigOptions): StackConfig {
     frontendDir: frontendDir(raw, opts.repoRoot),
     jwtExpirationHours: num(raw, "jwtExpirationHours", JWT_EXPIRATION_HOURS_DEFAULT, { min: 1, max: 720, integer: true }),
     apiGatewayLogsRole: bool(raw, "apiGatewayLogsRole", true),
+    tracing: bool(raw, "tracing", true),
+    ...domains(raw),
     jwtSecret: secret(raw, "jwtSecret", !opts.raw),
     csrfSecret: secret(raw, "csrfSecret", !opts.raw),
     ...(pinned ? { liveVersions: pinned } : {}),

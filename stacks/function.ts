@@ -20,6 +20,8 @@ export interface ApiFunctionArgs {
   logRetentionDays: number;
   /** Version the `live` alias is pinned to (the driver pins it during a promotion); absent: the newest version. */
   liveVersion?: string;
+  /** X-Ray active tracing (the role gets the daemon's write permissions). */
+  tracing: boolean;
 }
 
 /** Alias users reach through the API's main stage. */
@@ -58,6 +60,13 @@ export class ApiFunction extends pulumi.ComponentResource {
         ),
     }, parent);
 
+    const tracingPolicy = args.tracing
+      ? new aws.iam.RolePolicyAttachment(`${name}-xray`, {
+          role: this.role.name,
+          policyArn: pulumi.interpolate`arn:${aws.getPartitionOutput({}, parent).partition}:iam::aws:policy/AWSXRayDaemonWriteAccess`,
+        }, parent)
+      : undefined;
+
     const code = args.code;
     this.function = new aws.lambda.Function(name, {
       name: args.functionName,
@@ -73,7 +82,8 @@ export class ApiFunction extends pulumi.ComponentResource {
       loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
       // Every code or config change publishes a version, so `live` can stay on (or go back to) a known one.
       publish: true,
-    }, { parent: this, dependsOn: [policy, this.logGroup] });
+      tracingConfig: { mode: args.tracing ? "Active" : "PassThrough" },
+    }, { parent: this, dependsOn: [policy, this.logGroup, ...(tracingPolicy ? [tracingPolicy] : [])] });
 
     this.candidateAlias = new aws.lambda.Alias(`${name}-candidate`, {
       name: CANDIDATE_ALIAS,

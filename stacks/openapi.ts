@@ -76,7 +76,8 @@ export function buildOpenApi(input: OpenApiInput): Record<string, unknown> {
       ...(params.length > 0
         ? { parameters: params.map((name) => ({ name, in: "path", required: true, schema: { type: "string" } })) }
         : {}),
-      responses: {},
+      // OpenAPI 3 requires at least one response; with a proxy integration the function decides the status.
+      responses: { "200": { description: "The function's response (Lambda proxy integration: any status)" } },
       "x-amazon-apigateway-integration": {
         type: "aws_proxy",
         // Lambda proxy integrations always call Lambda with POST, whatever the client's method.

@@ -1,10 +1,12 @@
 // The whole People Register stack: config -> tables -> frontend hosting -> API -> alarms.
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { FunctionName, TableName } from "../handlers/contract";
 import { REPO_ROOT } from "../automation/paths";
 import { selectHandler } from "../automation/select";
 import { RegistryApi } from "./api";
 import { loadConfig } from "./config";
+import { stackPrefix } from "./naming";
 import { FrontendHosting } from "./hosting";
 import { Monitoring } from "./monitoring";
 import { DataTables } from "./tables";
@@ -32,7 +34,7 @@ export interface ProgramOptions {
 export function peopleRegister(opts: ProgramOptions = {}): StackOutputs {
   const repoRoot = opts.repoRoot ?? REPO_ROOT;
   const config = loadConfig({ repoRoot });
-  const namePrefix = `${pulumi.getProject()}-${pulumi.getStack()}`;
+  const namePrefix = stackPrefix();
   // The same rule the driver uses, so `pulumi up` from a shell deploys what CI would.
   const selection = selectHandler({ repoRoot, preference: config.handler });
   pulumi.log.info(`handler: ${selection.kind} (${selection.reason})`);
@@ -44,7 +46,20 @@ export function peopleRegister(opts: ProgramOptions = {}): StackOutputs {
     adoptExisting: config.adoptExistingTables,
   });
 
-  const hosting = new FrontendHosting("frontend", { protect: config.protect, frontendDir: config.frontendDir });
+  // The CSP lets the app call the API: its custom domain, or any regional execute-api host (its URL is not
+  // known yet here: the API needs the frontend's URL first).
+  const region = aws.getRegionOutput({}).region;
+  const connectSources = config.apiDomainName
+    ? pulumi.output([`https://${config.apiDomainName}`])
+    : region.apply((r) => [`https://*.execute-api.${r}.amazonaws.com`]);
+  const hosting = new FrontendHosting("frontend", {
+    protect: config.protect,
+    frontendDir: config.frontendDir,
+    domainName: config.domainName,
+    certificateArn: config.certificateArn,
+    hostedZoneId: config.hostedZoneId,
+    connectSources,
+  });
   const frontendUrl = config.frontendUrl ? pulumi.output(config.frontendUrl) : hosting.url;
   const corsOrigins = config.corsOrigins ? pulumi.output(config.corsOrigins) : frontendUrl.apply((url) => [new URL(url).origin]);
 
@@ -61,6 +76,8 @@ export function peopleRegister(opts: ProgramOptions = {}): StackOutputs {
 
   const functionNames = { api: api.functions.api.function.name, auth: api.functions.auth.function.name };
   new Monitoring("monitoring", {
+    namePrefix,
+    tableNames: Object.fromEntries(Object.entries(data.tables).map(([t, table]) => [t, table.name])) as Record<TableName, pulumi.Output<string>>,
     apiName: api.restApi.name,
     stageName: api.stage.stageName,
     functionNames,

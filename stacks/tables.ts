@@ -3,6 +3,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { TABLES, keyAttributes, type TableName, type TableSpec } from "../handlers/contract";
 import type { TableNaming } from "./config";
+import { childName, physicalName, renamedFrom } from "./naming";
 
 export interface DataTablesArgs {
   naming: TableNaming;
@@ -16,15 +17,19 @@ export interface DataTablesArgs {
 
 /** The physical name of a table: the old name (`legacy`) or `<project>-<stack>-<name>` (`stack`). */
 export function physicalTableName(table: TableName, naming: TableNaming, namePrefix: string): string {
-  return naming === "legacy" ? table : `${namePrefix}-${table}`;
+  return naming === "legacy" ? table : physicalName(namePrefix, table);
 }
 
 /**
  * Settings that may differ on a table created by the old stack and that DynamoDB changes in place.
- * While adopting, differences in these are ignored so the import succeeds; the next update
- * (adoptExistingTables off) applies them. Keys and indexes are never ignored: they must match the contract.
+ * While adopting (the import update only), differences in these are ignored so the import succeeds; the
+ * next update (adoptExistingTables off) applies them — missing GSIs included, which DynamoDB builds one per
+ * UpdateTable. Keys are never ignored: `migrate` stops before the import when they differ.
  */
-export const ADOPTION_IGNORED_PROPERTIES = ["pointInTimeRecovery", "serverSideEncryption", "deletionProtectionEnabled", "ttl", "tags"];
+export const ADOPTION_IGNORED_PROPERTIES = [
+  "pointInTimeRecovery", "serverSideEncryption", "deletionProtectionEnabled", "ttl", "tags",
+  "globalSecondaryIndexes", "attributes", "billingMode",
+];
 
 export class DataTables extends pulumi.ComponentResource {
   readonly tables: Readonly<Record<TableName, aws.dynamodb.Table>>;
@@ -35,11 +40,15 @@ export class DataTables extends pulumi.ComponentResource {
     super("people-register:data:DataTables", name, {}, opts);
     const tables = {} as Record<TableName, aws.dynamodb.Table>;
     for (const spec of TABLES) {
-      const physicalName = physicalTableName(spec.name, args.naming, args.namePrefix);
-      tables[spec.name] = new aws.dynamodb.Table(spec.name, tableArgs(spec, physicalName, args.protect), {
+      const physical = physicalTableName(spec.name, args.naming, args.namePrefix);
+      const logicalName = childName(name, spec.name);
+      tables[spec.name] = new aws.dynamodb.Table(logicalName, tableArgs(spec, physical, args.protect), {
         parent: this,
+        ...renamedFrom(name, "tables", spec.name, logicalName),
         protect: args.protect,
-        ...(args.adoptExisting ? { import: physicalName, ignoreChanges: ADOPTION_IGNORED_PROPERTIES } : {}),
+        // Even when Pulumi deletes the resource (protect off, stack destroyed), the table and its data stay.
+        retainOnDelete: args.protect,
+        ...(args.adoptExisting ? { import: physical, ignoreChanges: ADOPTION_IGNORED_PROPERTIES } : {}),
       });
     }
     this.tables = tables;

@@ -27,9 +27,14 @@ export interface Registered {
   wire: Record<string, any>;
   importId: string;
   protect: boolean;
+  retainOnDelete: boolean;
+  /** Old logical names this resource answers to (alias specs by name, or alias URNs). */
+  aliases: string[];
   ignoreChanges: string[];
   parentType: string;
   custom: boolean;
+  /** Provider reference (`<urn>::<id>`); empty for the default provider. */
+  provider: string;
 }
 
 export interface RunResult {
@@ -47,7 +52,11 @@ export interface RunOptions {
   stack?: string;
   preview?: boolean;
   repoRoot: string;
+  /** The CloudWatch role API Gateway's account setting already has (undefined: none set). */
+  existingApiGatewayRole?: string;
 }
+
+let existingApiGatewayRole: string | undefined;
 
 /** Config every valid run needs. */
 export function baseConfig(extra: Record<string, string> = {}): Record<string, string> {
@@ -78,7 +87,25 @@ function computed(type: string, name: string, inputs: Record<string, any>): { id
     case "aws:s3/bucket:Bucket":
       return { id: "frontend-bucket-123", state: { ...inputs, bucket: "frontend-bucket-123", arn: "arn:aws:s3:::frontend-bucket-123", bucketRegionalDomainName: `frontend-bucket-123.s3.${REGION}.amazonaws.com` } };
     case "aws:cloudfront/distribution:Distribution":
-      return { id: "E2EXAMPLE", state: { ...inputs, arn: `arn:aws:cloudfront::${ACCOUNT}:distribution/E2EXAMPLE`, domainName: "d1example.cloudfront.net" } };
+      return { id: "E2EXAMPLE", state: { ...inputs, arn: `arn:aws:cloudfront::${ACCOUNT}:distribution/E2EXAMPLE`, domainName: "d1example.cloudfront.net", hostedZoneId: "Z2FDTNDATAQYW2" } };
+    case "aws:apigateway/account:Account":
+      // Account.get reads the account-wide setting; a registered Account sets it.
+      return { id: "api-gateway-account", state: { ...inputs, cloudwatchRoleArn: inputs.cloudwatchRoleArn ?? existingApiGatewayRole } };
+    case "aws:acm/certificate:Certificate":
+      return {
+        id: `${name}-id`,
+        state: {
+          ...inputs,
+          arn: `arn:aws:acm:us-east-1:${ACCOUNT}:certificate/00000000-0000-0000-0000-000000000000`,
+          domainValidationOptions: [{ domainName: inputs.domainName, resourceRecordName: `_x.${inputs.domainName}.`, resourceRecordType: "CNAME", resourceRecordValue: "_y.acm-validations.aws." }],
+        },
+      };
+    case "aws:acm/certificateValidation:CertificateValidation":
+      return { id: `${name}-id`, state: { ...inputs } };
+    case "aws:route53/record:Record":
+      return { id: `${name}-id`, state: { ...inputs, fqdn: String(inputs.name).replace(/\.$/, "") } };
+    case "aws:apigateway/domainName:DomainName":
+      return { id: inputs.domainName, state: { ...inputs, regionalDomainName: `d-abc.execute-api.${REGION}.amazonaws.com`, regionalZoneId: "ZREGIONAL" } };
     case "aws:sns/topic:Topic":
       return { id: `${name}-id`, state: { ...inputs, arn: arn("sns", name) } };
     case "awsx:ecr:Repository":
@@ -123,6 +150,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
   for (const [k, v] of Object.entries(opts.config ?? baseConfig())) config[k.includes(":") ? k : `${PROJECT}:${k}`] = v;
   const secretKeys = (opts.secretKeys ?? ["jwtSecret", "csrfSecret"]).map((k) => `${PROJECT}:${k}`);
   pulumi.runtime.setAllConfig(config, secretKeys);
+  existingApiGatewayRole = opts.existingApiGatewayRole;
   await pulumi.runtime.setMocks(mocks, PROJECT, opts.stack ?? "test", opts.preview ?? false);
 
   const resources: Registered[] = [];
@@ -139,9 +167,12 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
       wire,
       importId: req.getImportid(),
       protect: req.getProtect(),
+      retainOnDelete: Boolean(req.getRetainondelete()),
+      aliases: req.getAliasesList().map((a: any) => a.getSpec()?.getName() || a.getUrn()),
       ignoreChanges: req.getIgnorechangesList(),
       parentType: req.getParent() ? String(req.getParent()).split("::")[2] : "",
       custom: req.getCustom(),
+      provider: req.getProvider(),
     });
     return register(req, callback);
   };

@@ -39,7 +39,7 @@ describe("stacks: the integrated handler", function () {
     const assets = await api.code.assets;
     expect(Object.keys(assets).sort()).to.deep.equal(["integrated_api_handler.py", "main.py", "mangum/__init__.py"]);
     // auth stays the TypeScript function.
-    expect(one(result, FN, "auth").inputs.runtime).to.equal("nodejs22.x");
+    expect(one(result, FN, "api-auth").inputs.runtime).to.equal("nodejs22.x");
     const body = one(result, "aws:apigateway/restApi:RestApi", "api").inputs.body;
     expect(routesOf(body)).to.deep.equal(gatewayRoutes({ greedy: true }).map((r) => `${r.method} ${r.path}`).sort());
     expect(routesOf(body)).to.include("ANY /{proxy+}");
@@ -111,9 +111,9 @@ describe("stacks: the integrated handler", function () {
     writeSyncedApp(repo, COMMIT);
     writePreparedPackage(repo, goodMarker());
     const result = await runProgram({ repoRoot: repo, config: baseConfig({ integratedPackaging: "image" }) });
-    const repository = one(result, "awsx:ecr:Repository", "integrated-api");
+    const repository = one(result, "awsx:ecr:Repository", "api-integrated-api");
     expect(repository.inputs.name).to.equal("people-register-test-integrated-api");
-    const image = one(result, "awsx:ecr:Image", "integrated-api").inputs;
+    const image = one(result, "awsx:ecr:Image", "api-integrated-api").inputs;
     expect(image.context).to.equal(path.join(repo, ".build", "integrated"));
     expect(image.dockerfile).to.equal(path.join(repo, ".build", "integrated-image", "Dockerfile"));
     expect(image.platform).to.equal("linux/amd64");
@@ -131,7 +131,7 @@ describe("stacks: the integrated handler", function () {
     writeSyncedApp(repo, COMMIT);
     fs.writeFileSync(path.join(repo, "lambda", "Dockerfile.lambda"), "FROM public.ecr.aws/lambda/python:3.12\n");
     const result = await runProgram({ repoRoot: repo, config: baseConfig({ integratedPackaging: "image" }) });
-    const image = one(result, "awsx:ecr:Image", "integrated-api").inputs;
+    const image = one(result, "awsx:ecr:Image", "api-integrated-api").inputs;
     expect(image.context).to.equal(path.join(repo, "lambda"));
     expect(image.dockerfile).to.equal(path.join(repo, "lambda", "Dockerfile.lambda"));
     expect(one(result, FN, "api").inputs.packageType).to.equal("Image");

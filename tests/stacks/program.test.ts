@@ -2,7 +2,9 @@
 import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as vm from "node:vm";
 import { ENV, TABLES, gatewayRoutes, keyAttributes, tablesFor, type FunctionName } from "../../handlers/contract";
+import { childName } from "../../stacks/naming";
 import { bodyHash } from "../../stacks/openapi";
 import {
   ACCOUNT, GOOD_SECRETS, REGION, baseConfig, byType, isWireSecret, one, removeRepo, runProgram, tempRepo,
@@ -35,7 +37,7 @@ function routesOf(result: RunResult): string[] {
   const api = one(result, T.restApi, "api");
   const doc = JSON.parse(api.inputs.body);
   const fns = byType(result, T.fn);
-  const fnOf = (uri: string) => fns.find((f) => uri.includes(`function:${f.inputs.name}:${"${stageVariables.lambdaAlias}"}/`))?.name;
+  const fnOf = (uri: string) => fns.find((f) => uri.includes(`function:${f.inputs.name}:${"${stageVariables.lambdaAlias}"}/`))?.inputs.name.replace("people-register-test-", "");
   const out: string[] = [];
   for (const [p, item] of Object.entries<Record<string, any>>(doc.paths)) {
     for (const [key, op] of Object.entries<any>(item)) {
@@ -46,7 +48,7 @@ function routesOf(result: RunResult): string[] {
 }
 
 function policyOf(result: RunResult, fn: FunctionName): { Statement: Array<{ Sid: string; Action: string[]; Resource: string[]; Condition?: unknown }> } {
-  return JSON.parse(one(result, T.rolePolicy, `${fn}-policy`).inputs.policy);
+  return JSON.parse(one(result, T.rolePolicy, `${childName("api", fn)}-policy`).inputs.policy);
 }
 
 /** Every string in the engine-bound inputs that is NOT inside a secret envelope. */
@@ -71,9 +73,9 @@ describe("stacks: the Pulumi program under mocks", function () {
   describe("DataTables", () => {
     it("creates every contract table with its keys, GSIs, TTL, PITR, encryption and on-demand billing", () => {
       const tables = byType(dev, T.table);
-      expect(tables.map((t) => t.name).sort()).to.deep.equal(TABLES.map((t) => t.name).sort());
+      expect(tables.map((t) => t.name).sort()).to.deep.equal(TABLES.map((t) => childName("tables", t.name)).sort());
       for (const spec of TABLES) {
-        const { inputs } = one(dev, T.table, spec.name);
+        const { inputs } = one(dev, T.table, childName("tables", spec.name));
         expect(inputs.hashKey, spec.name).to.equal(spec.hashKey);
         expect(inputs.rangeKey, spec.name).to.equal(spec.rangeKey);
         expect(inputs.billingMode).to.equal("PAY_PER_REQUEST");
@@ -90,7 +92,7 @@ describe("stacks: the Pulumi program under mocks", function () {
     });
 
     it("prefixes table names with project and stack by default, so stacks share an account", () => {
-      for (const spec of TABLES) expect(one(dev, T.table, spec.name).inputs.name).to.equal(`people-register-test-${spec.name}`);
+      for (const spec of TABLES) expect(one(dev, T.table, childName("tables", spec.name)).inputs.name).to.equal(`people-register-test-${spec.name}`);
       expect(dev.outputs.tableNames).to.deep.equal(Object.fromEntries(TABLES.map((t) => [t.name, `people-register-test-${t.name}`])));
     });
 
@@ -103,16 +105,18 @@ describe("stacks: the Pulumi program under mocks", function () {
       expect(one(dev, T.bucket, "frontend").protect).to.equal(false);
     });
 
-    it("legacy naming + adoption imports the CDK tables by their exact old names, ignoring only non-key settings", async () => {
+    it("legacy naming + adoption imports the CDK tables by their exact old names; keys are never ignored, indexes only while importing", async () => {
       const result = await runProgram({ repoRoot: repo, stack: "prod", config: baseConfig({ tableNaming: "legacy", adoptExistingTables: "true", protect: "true" }) });
       for (const spec of TABLES) {
-        const table = one(result, T.table, spec.name);
+        const table = one(result, T.table, childName("tables", spec.name));
         expect(table.inputs.name).to.equal(spec.name);
         expect(table.importId, spec.name).to.equal(spec.name);
-        for (const key of ["name", "hashKey", "rangeKey", "attributes", "globalSecondaryIndexes", "billingMode"]) {
+        for (const key of ["name", "hashKey", "rangeKey"]) {
           expect(table.ignoreChanges, `${spec.name} ${key}`).to.not.include(key);
         }
-        expect(table.ignoreChanges).to.include.members(["pointInTimeRecovery", "serverSideEncryption", "deletionProtectionEnabled", "ttl"]);
+        // The seed-era tables lack GSIs: the import takes them as they are, the next update adds the indexes.
+        expect(table.ignoreChanges).to.include.members(["pointInTimeRecovery", "serverSideEncryption", "deletionProtectionEnabled", "ttl", "globalSecondaryIndexes", "attributes"]);
+        expect(table.retainOnDelete, spec.name).to.equal(true);
       }
       expect(result.outputs.tableNames).to.deep.equal(Object.fromEntries(TABLES.map((t) => [t.name, t.name])));
     });
@@ -122,6 +126,7 @@ describe("stacks: the Pulumi program under mocks", function () {
       for (const t of byType(result, T.table)) {
         expect(t.ignoreChanges, t.name).to.deep.equal([]);
         expect(t.protect, t.name).to.equal(true);
+        expect(t.retainOnDelete, t.name).to.equal(true);
         expect(t.inputs.deletionProtectionEnabled, t.name).to.equal(true);
         expect(t.importId).to.equal("");
       }
@@ -134,14 +139,14 @@ describe("stacks: the Pulumi program under mocks", function () {
   describe("RegistryApi: functions", () => {
     it("serves api with the enhanced TypeScript handler when nothing is synced, auth always with TypeScript", () => {
       for (const fn of ["api", "auth"] as const) {
-        const { inputs } = one(dev, T.fn, fn);
+        const { inputs } = one(dev, T.fn, childName("api", fn));
         expect(inputs.runtime).to.equal("nodejs22.x");
         expect(inputs.architectures).to.deep.equal(["arm64"]);
         expect(inputs.handler).to.equal("index.handler");
         expect(inputs.loggingConfig.logFormat).to.equal("JSON");
         expect(inputs.name).to.equal(`people-register-test-${fn}`);
       }
-      expect(one(dev, T.fn, "auth").inputs.memorySize).to.equal(1024);
+      expect(one(dev, T.fn, "api-auth").inputs.memorySize).to.equal(1024);
       expect(one(dev, T.fn, "api").inputs.environment.variables[ENV.handlerKind]).to.equal("enhanced");
       expect(dev.outputs.handlerKind).to.equal("enhanced");
     });
@@ -155,21 +160,21 @@ describe("stacks: the Pulumi program under mocks", function () {
     it("gives each function its own log group with the configured retention, and its own role", () => {
       const groups = byType(dev, T.logGroup);
       for (const fn of ["api", "auth"] as const) {
-        const group = one(dev, T.logGroup, `${fn}-logs`);
+        const group = one(dev, T.logGroup, `${childName("api", fn)}-logs`);
         expect(group.inputs.name).to.equal(`/aws/lambda/people-register-test-${fn}`);
         expect(group.inputs.retentionInDays).to.equal(30);
-        expect(one(dev, T.fn, fn).inputs.loggingConfig.logGroup).to.equal(group.inputs.name);
+        expect(one(dev, T.fn, childName("api", fn)).inputs.loggingConfig.logGroup).to.equal(group.inputs.name);
       }
       expect(groups.length).to.equal(4); // two functions + API access and execution logs
       for (const group of groups) expect(group.inputs.retentionInDays, group.name).to.equal(30);
       expect(one(dev, T.logGroup, "api-execution-logs").inputs.name).to.equal("API-Gateway-Execution-Logs_a1b2c3d4e5/api");
-      const roles = [one(dev, T.fn, "api").inputs.role, one(dev, T.fn, "auth").inputs.role];
+      const roles = [one(dev, T.fn, "api").inputs.role, one(dev, T.fn, "api-auth").inputs.role];
       expect(new Set(roles).size).to.equal(2);
     });
 
     it("sets every table's env var to its physical name, plus the contract's settings", () => {
       for (const fn of ["api", "auth"] as const) {
-        const vars = one(dev, T.fn, fn).inputs.environment.variables;
+        const vars = one(dev, T.fn, childName("api", fn)).inputs.environment.variables;
         for (const spec of TABLES) expect(vars[spec.envVar], `${fn} ${spec.envVar}`).to.equal(`people-register-test-${spec.name}`);
         expect(vars[ENV.jwtExpirationHours]).to.equal("24");
         expect(vars[ENV.sesFromEmail]).to.equal("noreply@example.org");
@@ -182,7 +187,7 @@ describe("stacks: the Pulumi program under mocks", function () {
 
     it("keeps JWT_SECRET and CSRF_SECRET secret on the wire, and no secret appears in plain anywhere", () => {
       for (const fn of ["api", "auth"] as const) {
-        const env = one(dev, T.fn, fn).wire.environment;
+        const env = one(dev, T.fn, childName("api", fn)).wire.environment;
         const secretJwt = isWireSecret(env) || isWireSecret(env?.variables) || isWireSecret(env?.variables?.[ENV.jwtSecret]);
         const secretCsrf = isWireSecret(env) || isWireSecret(env?.variables) || isWireSecret(env?.variables?.[ENV.csrfSecret]);
         expect(secretJwt && secretCsrf, fn).to.equal(true);
@@ -234,14 +239,15 @@ describe("stacks: the Pulumi program under mocks", function () {
       expect(logs.Resource).to.deep.equal([`arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/people-register-test-api:*`]);
     });
 
-    it("lets only this API invoke each function, and only through its aliases", () => {
+    it("lets only this API invoke each function, only through its aliases, each alias only from its own stage", () => {
       const permissions = byType(dev, T.permission);
       expect(permissions.map((p) => `${p.inputs.function}:${p.inputs.qualifier}`).sort()).to.deep.equal([
         "people-register-test-api:candidate", "people-register-test-api:live", "people-register-test-auth:candidate", "people-register-test-auth:live",
       ]);
       for (const p of permissions) {
         expect(p.inputs.principal).to.equal("apigateway.amazonaws.com");
-        expect(p.inputs.sourceArn).to.equal(`arn:aws:execute-api:${REGION}:${ACCOUNT}:a1b2c3d4e5/*/*`);
+        const stage = p.inputs.qualifier === "live" ? "api" : "api-candidate";
+        expect(p.inputs.sourceArn).to.equal(`arn:aws:execute-api:${REGION}:${ACCOUNT}:a1b2c3d4e5/${stage}/*/*`);
       }
     });
   });
@@ -340,15 +346,25 @@ describe("stacks: the Pulumi program under mocks", function () {
       expect(d.defaultCacheBehavior.viewerProtocolPolicy).to.equal("redirect-to-https");
       expect(d.priceClass).to.equal("PriceClass_100");
       expect(d.defaultRootObject).to.equal("index.html");
-      expect(d.customErrorResponses.map((e: any) => [e.errorCode, e.responseCode, e.responsePagePath])).to.deep.equal([
-        [403, 200, "/index.html"], [404, 200, "/index.html"],
-      ]);
+      // SPA routes go to index.html in a viewer-request function; errors are not rewritten, so a missing asset stays a 404.
+      expect(d.customErrorResponses ?? []).to.deep.equal([]);
+      const fn = one(dev, "aws:cloudfront/function:Function", "frontend").inputs;
+      expect(fn).to.include({ runtime: "cloudfront-js-2.0", publish: true });
+      expect(d.defaultCacheBehavior.functionAssociations.map((a: any) => a.eventType)).to.deep.equal(["viewer-request"]);
+      const route = vm.runInNewContext(`${fn.code}; handler`) as (e: unknown) => { uri: string };
+      const uriFor = (uri: string) => route({ request: { uri } }).uri;
+      expect([uriFor("/"), uriFor("/people/42"), uriFor("/projects/7/edit")]).to.deep.equal(["/index.html", "/index.html", "/index.html"]);
+      expect([uriFor("/assets/app.js"), uriFor("/assets/missing.css"), uriFor("/favicon.ico")]).to.deep.equal(["/assets/app.js", "/assets/missing.css", "/favicon.ico"]);
       const headers = one(dev, "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy", "frontend").inputs.securityHeadersConfig;
       expect(headers.strictTransportSecurity.accessControlMaxAgeSec).to.be.greaterThan(31_535_999);
       expect(headers.frameOptions.frameOption).to.equal("DENY");
       expect(headers.contentTypeOptions.override).to.equal(true);
       expect(headers.referrerPolicy.referrerPolicy).to.equal("strict-origin-when-cross-origin");
       expect(d.defaultCacheBehavior.responseHeadersPolicyId).to.equal("frontend-id");
+      const csp = headers.contentSecurityPolicy.contentSecurityPolicy;
+      expect(csp).to.contain("default-src 'self'").and.contain(`connect-src 'self' https://*.execute-api.${REGION}.amazonaws.com`).and.contain("frame-ancestors 'none'");
+      expect(d.viewerCertificate).to.deep.equal({ cloudfrontDefaultCertificate: true });
+      expect(d.aliases ?? []).to.deep.equal([]);
     });
 
     it("uploads a built frontend (frontendDir) with correct content types", async () => {
@@ -369,13 +385,24 @@ describe("stacks: the Pulumi program under mocks", function () {
   });
 
   describe("operations and outputs", () => {
-    it("alarms on the API's 5xx rate and each function's errors and throttles, to one topic", async () => {
+    it("alarms on the 5xx rate, p99 latency, Lambda and DynamoDB throttling — never on a single error — to one topic", async () => {
       const names = byType(dev, T.alarm).map((a) => a.name).sort();
-      expect(names).to.deep.equal(["api-5xx-rate", "api-errors", "api-throttles", "auth-errors", "auth-throttles"]);
-      for (const a of byType(dev, T.alarm)) expect(a.inputs.alarmActions).to.deep.equal([`arn:aws:sns:${REGION}:${ACCOUNT}:alarms`]);
+      expect(names).to.deep.equal([
+        "monitoring-api-5xx-rate", "monitoring-api-p99-latency", "monitoring-api-throttles", "monitoring-auth-throttles",
+        "monitoring-dynamodb-read-throttles", "monitoring-dynamodb-write-throttles",
+      ]);
+      for (const a of byType(dev, T.alarm)) {
+        expect(a.inputs.alarmActions).to.deep.equal([`arn:aws:sns:${REGION}:${ACCOUNT}:monitoring-alarms`]);
+        expect(a.inputs.threshold, a.name).to.not.equal(1);
+        expect(a.inputs.metricName, a.name).to.not.equal("Errors");
+        expect(a.inputs.name, a.name).to.match(/^people-register-test-/);
+      }
+      expect(one(dev, T.alarm, "monitoring-api-p99-latency").inputs).to.include({ extendedStatistic: "p99", metricName: "Latency", datapointsToAlarm: 3 });
+      const writes = one(dev, T.alarm, "monitoring-dynamodb-write-throttles").inputs.metricQueries;
+      expect(writes.filter((q: any) => q.metric).map((q: any) => q.metric.dimensions.TableName).sort()).to.deep.equal(TABLES.map((t) => `people-register-test-${t.name}`).sort());
       expect(byType(dev, "aws:sns/topicSubscription:TopicSubscription")).to.have.length(0);
       const withEmail = await runProgram({ repoRoot: repo, config: baseConfig({ alarmEmail: "ops@example.org" }) });
-      expect(one(withEmail, "aws:sns/topicSubscription:TopicSubscription", "alarms-email").inputs).to.include({ protocol: "email", endpoint: "ops@example.org" });
+      expect(one(withEmail, "aws:sns/topicSubscription:TopicSubscription", "monitoring-alarms-email").inputs).to.include({ protocol: "email", endpoint: "ops@example.org" });
     });
 
     it("exports every output a user and the driver rely on, none of them secret", () => {

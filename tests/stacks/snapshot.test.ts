@@ -53,6 +53,8 @@ async function graph(resources: Registered[], repo: string): Promise<unknown[]> 
     name: r.name,
     parent: r.parentType || null,
     ...(r.protect ? { protect: true } : {}),
+    ...(r.retainOnDelete ? { retainOnDelete: true } : {}),
+    ...(r.aliases.length ? { aliases: r.aliases } : {}),
     ...(r.importId ? { import: r.importId } : {}),
     ...(r.ignoreChanges.length ? { ignoreChanges: r.ignoreChanges } : {}),
     ...(secretPaths(r.wire).length ? { secretInputs: secretPaths(r.wire) } : {}),
