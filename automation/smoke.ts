@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { Agent, errors as undiciErrors } from "undici";
 import { type Logger, silentLogger, writeReport } from "./command";
 import { REPORT_FILES } from "./reports";
+import { runIntegratedProbes } from "./smoke-integrated";
 
 export type ProbeStatus = "passed" | "failed" | "skipped";
 
@@ -86,6 +87,8 @@ export interface SmokeOptions {
   credentials?: { email: string; password: string };
   log?: Logger;
   signal?: AbortSignal;
+  /** "integrated": probe the synced app by its own OpenAPI document instead (smoke-integrated.ts). */
+  handlerKind?: "enhanced" | "integrated";
 }
 
 export class SmokeConfigError extends Error {
@@ -197,7 +200,7 @@ export function readOnlyProbes(origin?: string): SmokeProbe[] {
 
 type AttemptOutcome = { kind: "response"; res: ProbeResponse } | { kind: "error"; message: string; sent: boolean };
 
-class Runner {
+export class Runner {
   private readonly agent: Agent;
   private readonly timeoutMs: number;
   private readonly retries: number;
@@ -497,11 +500,14 @@ export async function runSmokeTests(opts: SmokeOptions): Promise<SmokeReport> {
   const runner = new Runner(baseUrl, opts, log);
   const startedAt = new Date();
   try {
-    for (const probe of readOnlyProbes(origin)) {
-      if (probe.skip) runner.skip(probe, probe.skip);
-      else await runner.run(probe);
+    if (opts.handlerKind === "integrated") await runIntegratedProbes(runner, opts);
+    else {
+      for (const probe of readOnlyProbes(origin)) {
+        if (probe.skip) runner.skip(probe, probe.skip);
+        else await runner.run(probe);
+      }
+      if (opts.write && opts.credentials) await runWriteCycle(runner, opts.credentials);
     }
-    if (opts.write && opts.credentials) await runWriteCycle(runner, opts.credentials);
   } finally {
     await runner.close();
   }

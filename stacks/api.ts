@@ -8,6 +8,9 @@ import type { StackConfig } from "./config";
 import { ApiFunction } from "./function";
 import { bodyHash, openApiBody } from "./openapi";
 import { sesIdentityArns } from "./policies";
+import { appReads, describeUnknownVariables, integratedPlan } from "../automation/integrated";
+import { repoPaths } from "../automation/paths";
+import { IntegratedAppData } from "./integrated";
 
 export interface RegistryApiArgs {
   /** `<project>-<stack>`: prefix of every physical name. */
@@ -79,6 +82,19 @@ export class RegistryApi extends pulumi.ComponentResource {
     });
     const common = { tableArns, sesIdentityArns: senderIdentities, sesFromEmail: config.sesFromEmail, logRetentionDays: config.logRetentionDays };
 
+    // The integrated app gets exactly what its synced code reads (sync-metadata.json), nothing else.
+    let appData: IntegratedAppData | undefined;
+    if (integrated) {
+      const plan = integratedPlan(appReads(repoPaths(args.repoRoot).lambdaDir, args.selection.sync.metadata?.reads));
+      if (plan.unknown.length) {
+        if (!args.dryRun) throw new Error(describeUnknownVariables(plan.unknown));
+        pulumi.log.warn(describeUnknownVariables(plan.unknown));
+      }
+      appData = new IntegratedAppData("integrated-app", {
+        plan, naming: config.tableNaming, namePrefix, protect: config.protect, existingTables: config.integratedExistingTables,
+      }, parent);
+    }
+
     const apiFn = new ApiFunction("api", {
       ...common,
       fn: "api",
@@ -88,7 +104,10 @@ export class RegistryApi extends pulumi.ComponentResource {
         ? integratedCode({ repoRoot: args.repoRoot, sync: args.selection.sync, packaging: config.integratedPackaging, dryRun: args.dryRun, namePrefix, parent: this })
         : bundledCode("api", args.repoRoot),
       ...SIZING[integrated ? "integrated" : "api"],
-      environment: environment({ [ENV.handlerKind]: args.selection.kind }),
+      environment: appData
+        ? appData.environment(args.tables, config, { frontendUrl: args.frontendUrl, corsOrigins: args.corsOrigins })
+        : environment({ [ENV.handlerKind]: args.selection.kind }),
+      ...(appData ? { integratedGrants: appData.grants(args.tables) } : {}),
     }, parent);
     const authFn = new ApiFunction("auth", {
       ...common,
