@@ -4,7 +4,10 @@
 // create/read/delete — a write cycle through the app's own routes that always removes its test person.
 import { randomUUID } from "node:crypto";
 import type { ProbeResponse, Runner, SmokeOptions } from "./smoke";
-import { SMOKE_EMAIL_DOMAIN, SMOKE_PERSON_FIRST_NAME } from "./smoke";
+import { SMOKE_PERSON_FIRST_NAME } from "./smoke";
+
+/** email-validator (the app's EmailStr) refuses special-use domains such as .invalid; example.com is reserved too (RFC 2606). */
+export const APP_SMOKE_EMAIL_DOMAIN = "example.com";
 
 type OpenApiDoc = { openapi?: unknown; security?: unknown[]; paths?: Record<string, Record<string, { security?: unknown[] } | undefined>> };
 
@@ -54,13 +57,18 @@ export async function runIntegratedProbes(runner: Runner, opts: SmokeOptions): P
     expected: [200],
     critical: true,
     idempotent: true,
+    maxBodyBytes: 8 * 1024 * 1024,
     check: (res) => (typeof field(res.json, "openapi") === "string" && typeof field(res.json, "paths") === "object" ? undefined : "not an OpenAPI document"),
   });
   const doc = (openapi.result.passed ? openapi.response?.json : undefined) as OpenApiDoc | undefined;
   if (!doc) return;
   for (const path of publicGetPaths(doc)) {
-    // Public by the document; an app may still guard it in middleware (401/403). A 5xx or 404 is a failure.
-    await runner.run({ name: "public GET from the app's OpenAPI", method: "GET", path, expected: [200, 401, 403], critical: true, idempotent: true });
+    // Public by the document, but an app may still guard it in middleware (401/403) or shadow it with a
+    // `{id}` route (404): what must never happen is a server error or a gateway that does not reach the app.
+    await runner.run({
+      name: "public GET from the app's OpenAPI answers without a server error", method: "GET", path, expected: [200, 401, 403, 404], critical: true, idempotent: true,
+      check: (res) => (res.headers["x-amzn-errortype"] ? `answered by the gateway (${String(res.headers["x-amzn-errortype"])}), not the app` : undefined),
+    });
   }
   const routes = writeCycleRoutes(doc);
   if (!opts.write || !opts.credentials) return;
@@ -80,7 +88,7 @@ async function appWriteCycle(runner: Runner, routes: { login: string; collection
   const token = pick(login.response?.json, ["access_token", "accessToken", "data.accessToken", "data.access_token"]);
   if (!token) return;
   const auth = { Authorization: `Bearer ${token}` };
-  const email = `smoke+${randomUUID()}@${SMOKE_EMAIL_DOMAIN}`;
+  const email = `smoke+${randomUUID()}@${APP_SMOKE_EMAIL_DOMAIN}`;
   const itemPath = (id: string) => routes.item.replace(/\{[^}]+\}/, encodeURIComponent(id));
   let id: string | undefined;
   let deleted = false;

@@ -41,6 +41,8 @@ export interface SmokeProbe {
   check?: (res: ProbeResponse) => string | undefined;
   /** When set, the probe is not sent and is reported as skipped with this reason. */
   skip?: string;
+  /** Body bytes kept for the check (default 64 KiB; an app's OpenAPI document is larger). */
+  maxBodyBytes?: number;
 }
 
 export interface ProbeResult {
@@ -249,13 +251,14 @@ export class Runner {
       // Keep the first BODY_CAP bytes, drain the rest (so the connection can be reused); decode once.
       const chunks: Buffer[] = [];
       let kept = 0;
+      const cap = probe.maxBodyBytes ?? BODY_CAP;
       for await (const chunk of res.body) {
-        if (kept < BODY_CAP) {
+        if (kept < cap) {
           chunks.push(chunk as Buffer);
           kept += (chunk as Buffer).length;
         }
       }
-      const text = Buffer.concat(chunks).subarray(0, BODY_CAP).toString("utf8");
+      const text = Buffer.concat(chunks).subarray(0, cap).toString("utf8");
       let json: unknown;
       try {
         json = text ? JSON.parse(text) : undefined;

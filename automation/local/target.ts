@@ -4,6 +4,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import bcrypt from "bcryptjs";
 import {
@@ -155,9 +156,10 @@ export async function startLocalTarget(opts: LocalTargetOptions = {}): Promise<L
       process.env[key] = value;
     }
 
+    let adminId: string | undefined;
     if (opts.admin) {
       const admin = opts.admin;
-      await log.step(`seed admin ${admin.email.trim().toLowerCase()}`, () =>
+      adminId = await log.step(`seed admin ${admin.email.trim().toLowerCase()}`, () =>
         seedAdmin(endpoint, tableNames.PeopleTable, admin, opts.bcryptCost ?? BCRYPT_COST_DEFAULT),
       );
     }
@@ -169,6 +171,8 @@ export async function startLocalTarget(opts: LocalTargetOptions = {}): Promise<L
       const { plan, taskRoot, python } = opts.integrated;
       const appTables = await log.step("create the integrated app's tables", () => createAppTables(endpoint, plan.appTables.map((t) => t.table), { prefix: LOCAL_TABLE_PREFIX }));
       integratedEnv = localIntegratedEnv(plan, { tableNames, appTables, env });
+      // An app with a roles table (HEAD) grants admin rights by role rows, not isAdmin: give the seeded admin one.
+      if (adminId && appTables.RolesTable && opts.admin) await seedAdminRole(endpoint, appTables.RolesTable, adminId, opts.admin.email.trim().toLowerCase());
       const fnEnv = { ...integratedEnv, ...localPythonAwsEnv(endpoint) };
       worker = await log.step("start the integrated app (Python worker)", () =>
         startPythonFunction({ taskRoot, handler: INTEGRATED_HANDLER, functionName: "local-api", python, env: fnEnv, log }),
@@ -261,6 +265,22 @@ function loadHandlers(repoRoot: string, log: Logger): Record<FunctionName, Proxy
 function checkAdmin(admin: { email: string; password: string }): void {
   if (!/^[^@\s]+@[^@\s]+$/.test(admin.email.trim())) throw new LocalTargetError(`the admin email "${admin.email}" is not an email address`);
   if (!admin.password) throw new LocalTargetError("the admin password is empty");
+}
+
+/** A `super_admin` row in the registry-api's roles table (its item shape: user_id + role_type). */
+async function seedAdminRole(endpoint: string, table: string, userId: string, email: string): Promise<void> {
+  const client = localDynamoClient(endpoint);
+  try {
+    await client.send(new PutItemCommand({
+      TableName: table,
+      Item: {
+        user_id: { S: userId }, role_type: { S: "super_admin" }, email: { S: email }, assigned_at: { S: new Date().toISOString() },
+        assigned_by: { S: "local-target" }, is_active: { BOOL: true },
+      },
+    }));
+  } finally {
+    client.destroy();
+  }
 }
 
 /** Every address key either registry-api revision reads (3b58af3: zipCode; HEAD and the contract: postalCode). */
