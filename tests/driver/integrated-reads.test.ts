@@ -6,6 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { integratedPlan, integratedPythonVersion, scanPythonSources } from "../../automation/integrated";
 import { PrepareError, prepareIntegration } from "../../automation/prepare";
+import { HANDLER_SWITCH_NOTICE, type PreviewDiff, renderPreviewMarkdown } from "../../automation/diff";
 
 function tempDir(files: Record<string, string>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "integrated-reads-"));
@@ -61,5 +62,17 @@ describe("integrated: what the synced app reads", () => {
     } finally {
       fs.rmSync(repo, { recursive: true, force: true });
     }
+  });
+});
+
+describe("preview: switching handler kinds", () => {
+  const diffWith = (path: string): PreviewDiff => ({
+    changes: [{ op: "update", urn: "urn:pulumi:prod::people-register::aws:lambda/function:Function::api", name: "api", type: "aws:lambda/function:Function", properties: [{ path, kind: "update" }], replaceKeys: [], destructive: false, protect: false }],
+    counts: { update: 1 }, diagnostics: [], policies: [], failures: [], maybeCorrupt: false,
+  });
+
+  it("says that sessions end when the api function changes runtime, and not for other updates", () => {
+    expect(renderPreviewMarkdown(diffWith("runtime"), { project: "people-register", stack: "prod" })).to.include(HANDLER_SWITCH_NOTICE);
+    expect(renderPreviewMarkdown(diffWith("memorySize"), { project: "people-register", stack: "prod" })).to.not.include(HANDLER_SWITCH_NOTICE);
   });
 });
