@@ -180,6 +180,14 @@ function propertyChanges(detailed: Record<string, PropertyDiff> | undefined, dif
   return (diffs ?? []).map((path) => ({ path, kind: "changed" }));
 }
 
+/** Shown when the API function changes runtime: TypeScript and the synced app issue different tokens. */
+export const HANDLER_SWITCH_NOTICE = "> ⚠️ The API switches handler kind (enhanced ↔ integrated): every session ends and signed-in users sign in again (the two issue different tokens).";
+
+/** The `api` function changes its runtime or package type: the handler kind switches. */
+export function switchesHandlerKind(diff: PreviewDiff): boolean {
+  return diff.changes.some((c) => c.type === "aws:lambda/function:Function" && c.name === "api" && c.properties.some((p) => p.path === "runtime" || p.path === "packageType"));
+}
+
 /** Counts as a sentence, e.g. `1 to delete · 2 to create · 14 unchanged`. */
 export function countsLine(counts: OpMap): string {
   const ops = [...OP_ORDER, ...(Object.keys(counts) as OpType[]).filter((op) => !OP_ORDER.includes(op))];
@@ -260,6 +268,7 @@ export function renderPreviewMarkdown(diff: PreviewDiff, opts: RenderOptions): s
   const errors = diff.diagnostics.filter((d) => d.severity === "error").length;
   if (errors) head.push("", `> ⛔ ${errors} error${errors === 1 ? "" : "s"} reported by the engine.`);
   if (diff.maybeCorrupt) head.push("", "> ⚠️ The engine reports the stack state may be inconsistent.");
+  if (switchesHandlerKind(diff)) head.push("", HANDLER_SWITCH_NOTICE);
   for (const notice of opts.notices ?? []) head.push("", notice);
 
   // Sections in priority order; each is rendered whole when it fits, else cut at a line boundary.

@@ -7,7 +7,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { formatDuration, type Logger, writeReport } from "./command";
 import { buildDeploymentContext, type DeploymentContext } from "./context";
-import { type LocalTarget, startLocalTarget } from "./local/target";
+import { appReads, integratedPlan } from "./integrated";
+import { ensureVenv } from "./local/python-worker";
+import { type LocalTarget, type LocalTargetOptions, startLocalTarget } from "./local/target";
+import { repoPaths } from "./paths";
 import { type NotificationStatus, writeNotification } from "./notify";
 import { prepareIntegration } from "./prepare";
 import { buildDeploymentSummary, type DeploymentSummary, REPORT_FILES } from "./reports";
@@ -100,8 +103,9 @@ export async function runLocalPipeline(opts: LocalPipelineOptions): Promise<Loca
     result.handler.selected = selection.kind;
 
     // DynamoDB Local's JVM boots in its own process: start the target first and build while it boots.
+    // The integrated handler's worker needs the built package and its virtualenv first.
     const outboxDir = opts.outboxDir ?? (opts.serve ? undefined : mkTemp(tempDirs, "outbox-"));
-    starting = step(
+    const startTarget = (integrated?: LocalTargetOptions["integrated"]) => step(
       "start local target",
       () =>
         startLocalTarget({
@@ -114,33 +118,56 @@ export async function runLocalPipeline(opts: LocalPipelineOptions): Promise<Loca
           // second per hash there. A served target keeps the production cost.
           ...(opts.serve ? {} : { bcryptCost: ONE_SHOT_BCRYPT_COST }),
           env: opts.serve ? {} : { LOG_LEVEL: "warn" },
+          ...(integrated ? { integrated } : {}),
           log,
           signal,
         }),
       (t) => t.url,
     );
-    // Settled below in every path; this only keeps an early rejection from being reported as unhandled.
-    starting.catch(() => undefined);
+    if (selection.kind !== "integrated") {
+      starting = startTarget();
+      // Settled below in every path; this only keeps an early rejection from being reported as unhandled.
+      starting.catch(() => undefined);
+    }
 
+    let integratedRun: LocalTargetOptions["integrated"];
     const integration = await step(
       "build",
       async () => {
         if (selection.kind !== "integrated") return prepareIntegration({ repoRoot: opts.repoRoot, preference: opts.preference ?? "auto", log, signal });
-        // The synced FastAPI app is packaged for the Lambda platform (manylinux wheels, CPython 3.12): it
-        // cannot be served on this machine. Build the package (without dependencies: the report shows the
-        // requirements merge), then run the enhanced handler locally and say so.
-        const integrated = await prepareIntegration({ repoRoot: opts.repoRoot, preference: "integrated", log, signal, installDependencies: false });
-        result.handler.note = "integrated handler selected, but its Python package is built for the Lambda platform and cannot run locally; the enhanced handler runs locally instead";
-        log.warn(result.handler.note);
-        const enhanced = await prepareIntegration({ repoRoot: opts.repoRoot, preference: "enhanced", log, signal });
-        return { ...integrated, local_run: { handler: "enhanced" as const, note: result.handler.note, bundles: enhanced.bundles } };
+        // The synced app runs on this machine through the real shim: the package's code (synced app +
+        // shim) and a cached virtualenv for the host's Python built from the package's requirements.
+        const built = await prepareIntegration({ repoRoot: opts.repoRoot, preference: "integrated", log, signal, installDependencies: false });
+        const paths = repoPaths(opts.repoRoot);
+        const venv = await ensureVenv({ requirementsText: fs.readFileSync(path.join(paths.integratedDir, "requirements.txt"), "utf8"), cacheDir: path.join(paths.localDir, "venvs"), env: opts.env, log, signal });
+        const plan = integratedPlan(appReads(paths.lambdaDir, selection.sync.metadata?.reads));
+        integratedRun = { taskRoot: paths.integratedDir, python: venv.python, plan };
+        const adapter = venv.adapter === "mangum" ? "mangum" : "the local worker's own Lambda-event -> ASGI adapter (mangum is not installable from the configured package index)";
+        if (venv.substitutions.length) log.warn(`local run: ${venv.substitutions.length} requirements replaced by the newest available versions (see ${REPORT_FILES.integration})`);
+        return {
+          ...built,
+          local_run: {
+            handler: "integrated" as const,
+            python: venv.pythonVersion,
+            lambda_python: built.python?.version ?? null,
+            virtualenv: path.relative(opts.repoRoot, venv.dir),
+            virtualenv_cached: venv.cached,
+            adapter,
+            // The Lambda package keeps the exact pins (and `prepare` fails clearly when they cannot be had).
+            substitutions: venv.substitutions,
+          },
+        };
       },
       (r) => r.handler,
     );
-    result.handler.used = "enhanced";
+    result.handler.used = selection.kind;
     reports.integration = writeReport(opts.reportsDir, REPORT_FILES.integration, integration);
+    if (integratedRun) {
+      starting = startTarget(integratedRun);
+      starting.catch(() => undefined);
+    }
 
-    target = await starting;
+    target = await starting!;
     targetReady = new Date();
     result.url = target.url;
     result.dynamoEndpoint = target.dynamoEndpoint;
@@ -157,6 +184,7 @@ export async function runLocalPipeline(opts: LocalPipelineOptions): Promise<Loca
           timeoutS: 10,
           retries: 2,
           retryDelayMs: 200,
+          handlerKind: result.handler.used ?? "enhanced",
           log,
           signal,
         }),

@@ -10,9 +10,9 @@ import { type Bundle, bundleHandlers } from "./build";
 import { CommandFailure, type Logger, silentLogger } from "./command";
 import { repoPaths } from "./paths";
 import { describeErrors, type MergeReport, mergeRequirements, readRequirementsFile, readShimRequirements, renderRequirements } from "./requirements";
-import { type HandlerKind, type HandlerPreference, listFiles, selectHandler } from "./select";
+import { type HandlerKind, type HandlerPreference, listFiles, selectHandler, type SyncMetadata } from "./select";
 import { MERGE_REPORT_FILE } from "./sync";
-import { INTEGRATED_PLATFORM, INTEGRATED_PYTHON_VERSION, type IntegratedMarker, SHIM_FILE } from "./integrated";
+import { appReads, describeUnknownVariables, INTEGRATED_PLATFORM, INTEGRATED_PYTHON_VERSION, type IntegratedMarker, type IntegratedPlan, integratedPlan, integratedPythonVersion, SHIM_FILE } from "./integrated";
 
 export { INTEGRATED_PLATFORM, type IntegratedMarker, SHIM_FILE } from "./integrated";
 export const DEFAULT_PYTHON_VERSION = INTEGRATED_PYTHON_VERSION;
@@ -33,6 +33,10 @@ export interface IntegrationReport {
   dependencies_installed?: boolean;
   marker?: IntegratedMarker;
   bundles?: Record<string, { file: string; bytes: number; sha256: string; fallback: boolean }>;
+  /** The Lambda Python the package is built for, and why. */
+  python?: { version: string; reason: string };
+  /** What the synced app reads and what the stack gives it (variables, tables, bucket). */
+  environment?: { provided: string[]; unset: Record<string, string>; tables: IntegratedPlan["tables"]; app_tables: IntegratedPlan["appTables"]; images_bucket: boolean; unknown_hardcoded_tables: string[] };
 }
 
 export interface PrepareOptions {
@@ -40,7 +44,7 @@ export interface PrepareOptions {
   preference?: HandlerPreference;
   /** A folder of wheels (offline mirror); with it pip does not contact an index unless PIP_INDEX_URL is set. */
   pipFindLinks?: string;
-  /** Must match the function's runtime (python3.12). */
+  /** Overrides the Python the app asks for; must match the function's runtime or the stack refuses the package. */
   pythonVersion?: string;
   /** The Python interpreter that runs pip (default python3). */
   python?: string;
@@ -68,12 +72,22 @@ export async function prepareIntegration(opts: PrepareOptions): Promise<Integrat
       bundles: Object.fromEntries(list.map((b) => [b.fn, { file: rel(b.file), bytes: b.bytes, sha256: b.sha256, fallback: b.fallback }])),
     };
   }
-  return prepareIntegrated(opts, selection.reason, selection.forced, selection.sync.metadata?.source_commit ?? null, log, rel);
+  return prepareIntegrated(opts, selection.reason, selection.forced, selection.sync.metadata?.source_commit ?? null, selection.sync.metadata?.reads ?? null, log, rel);
 }
 
-async function prepareIntegrated(opts: PrepareOptions, reason: string, forced: boolean, sourceCommit: string | null, log: Logger, rel: (f: string) => string): Promise<IntegrationReport> {
+async function prepareIntegrated(opts: PrepareOptions, reason: string, forced: boolean, sourceCommit: string | null, recordedReads: SyncMetadata["reads"] | null, log: Logger, rel: (f: string) => string): Promise<IntegrationReport> {
   const paths = repoPaths(opts.repoRoot);
-  const pythonVersion = opts.pythonVersion ?? DEFAULT_PYTHON_VERSION;
+  // Fail closed: a variable nothing provides would run with the app's own default (a random key, a wrong table).
+  const plan = integratedPlan(appReads(paths.lambdaDir, recordedReads));
+  if (plan.unknown.length) throw new PrepareError(describeUnknownVariables(plan.unknown));
+  for (const t of plan.unknownTables) log.warn(`the synced code hard-codes table "${t}", which the stack does not provide (fine if that module is never imported)`);
+  let python: { version: string; reason: string };
+  try {
+    python = opts.pythonVersion ? { version: opts.pythonVersion, reason: "--python-version" } : integratedPythonVersion(paths.lambdaDir);
+  } catch (err) {
+    throw new PrepareError((err as Error).message);
+  }
+  const pythonVersion = python.version;
   if (!/^3\.\d{1,2}$/.test(pythonVersion)) throw new PrepareError(`--python-version must look like 3.12 (got "${pythonVersion}")`);
   const shim = path.join(opts.repoRoot, "handlers", "integrated", SHIM_FILE);
   if (!fs.existsSync(shim)) throw new PrepareError(`the integrated shim ${rel(shim)} is missing`);
@@ -117,7 +131,7 @@ async function prepareIntegrated(opts: PrepareOptions, reason: string, forced: b
     let installed: string[] = [];
     let marker: IntegratedMarker | undefined;
     if (install) {
-      await log.step(`pip install ${merged.lines.length} requirements for ${INTEGRATED_PLATFORM} / CPython ${pythonVersion}`, () =>
+      await log.step(`pip install ${merged.lines.length} requirements for ${INTEGRATED_PLATFORM} / CPython ${pythonVersion} (${python.reason})`, () =>
         pipInstall({ target: staging, requirementsFile: path.join(staging, "requirements.txt"), pythonVersion, findLinks: opts.pipFindLinks, python: opts.python, env: opts.env ?? process.env, signal: opts.signal }),
       );
       installed = installedDistributions(staging);
@@ -144,6 +158,11 @@ async function prepareIntegrated(opts: PrepareOptions, reason: string, forced: b
       package_dir: rel(paths.integratedDir),
       installed,
       dependencies_installed: install,
+      python,
+      environment: {
+        provided: Object.keys(plan.variables).sort(), unset: plan.unset, tables: plan.tables, app_tables: plan.appTables,
+        images_bucket: plan.imagesBucket, unknown_hardcoded_tables: plan.unknownTables,
+      },
       ...(marker ? { marker } : {}),
     };
   } finally {

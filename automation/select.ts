@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { AppReads } from "./integrated";
 import { repoPaths } from "./paths";
 
 export type HandlerKind = "integrated" | "enhanced";
@@ -19,6 +20,8 @@ export interface SyncMetadata {
   coordinated_deployment: boolean;
   /** Which requirements file of the API was merged (`requirements-lambda.txt`, `requirements.txt`, `pyproject.toml`, or null). */
   requirements_source: string | null;
+  /** Environment variables and hard-coded table names the synced code reads (absent in syncs made before it was recorded). */
+  reads?: AppReads;
   /** Path relative to the lambda folder (POSIX separators) → sha256 hex, for every file the sync wrote. */
   files: Record<string, string>;
 }

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { Agent, errors as undiciErrors } from "undici";
 import { type Logger, silentLogger, writeReport } from "./command";
 import { REPORT_FILES } from "./reports";
+import { runIntegratedProbes } from "./smoke-integrated";
 
 export type ProbeStatus = "passed" | "failed" | "skipped";
 
@@ -40,6 +41,8 @@ export interface SmokeProbe {
   check?: (res: ProbeResponse) => string | undefined;
   /** When set, the probe is not sent and is reported as skipped with this reason. */
   skip?: string;
+  /** Body bytes kept for the check (default 64 KiB; an app's OpenAPI document is larger). */
+  maxBodyBytes?: number;
 }
 
 export interface ProbeResult {
@@ -86,6 +89,8 @@ export interface SmokeOptions {
   credentials?: { email: string; password: string };
   log?: Logger;
   signal?: AbortSignal;
+  /** "integrated": probe the synced app by its own OpenAPI document instead (smoke-integrated.ts). */
+  handlerKind?: "enhanced" | "integrated";
 }
 
 export class SmokeConfigError extends Error {
@@ -197,7 +202,7 @@ export function readOnlyProbes(origin?: string): SmokeProbe[] {
 
 type AttemptOutcome = { kind: "response"; res: ProbeResponse } | { kind: "error"; message: string; sent: boolean };
 
-class Runner {
+export class Runner {
   private readonly agent: Agent;
   private readonly timeoutMs: number;
   private readonly retries: number;
@@ -246,13 +251,14 @@ class Runner {
       // Keep the first BODY_CAP bytes, drain the rest (so the connection can be reused); decode once.
       const chunks: Buffer[] = [];
       let kept = 0;
+      const cap = probe.maxBodyBytes ?? BODY_CAP;
       for await (const chunk of res.body) {
-        if (kept < BODY_CAP) {
+        if (kept < cap) {
           chunks.push(chunk as Buffer);
           kept += (chunk as Buffer).length;
         }
       }
-      const text = Buffer.concat(chunks).subarray(0, BODY_CAP).toString("utf8");
+      const text = Buffer.concat(chunks).subarray(0, cap).toString("utf8");
       let json: unknown;
       try {
         json = text ? JSON.parse(text) : undefined;
@@ -497,11 +503,14 @@ export async function runSmokeTests(opts: SmokeOptions): Promise<SmokeReport> {
   const runner = new Runner(baseUrl, opts, log);
   const startedAt = new Date();
   try {
-    for (const probe of readOnlyProbes(origin)) {
-      if (probe.skip) runner.skip(probe, probe.skip);
-      else await runner.run(probe);
+    if (opts.handlerKind === "integrated") await runIntegratedProbes(runner, opts);
+    else {
+      for (const probe of readOnlyProbes(origin)) {
+        if (probe.skip) runner.skip(probe, probe.skip);
+        else await runner.run(probe);
+      }
+      if (opts.write && opts.credentials) await runWriteCycle(runner, opts.credentials);
     }
-    if (opts.write && opts.credentials) await runWriteCycle(runner, opts.credentials);
   } finally {
     await runner.close();
   }

@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { simpleGit, type SimpleGit } from "simple-git";
 import { CommandFailure, type Logger, silentLogger, UsageError, writeReport } from "./command";
 import { describeErrors, type MergeReport, mergeForSource } from "./requirements";
+import { scanAppDir } from "./integrated";
 import { sha256File, type SyncMetadata } from "./select";
 
 /** `source_commit` of a sync from a folder that is not a git repository. */
@@ -17,8 +18,10 @@ export const SYNC_BRANCH_PREFIX = "api-sync-";
 export const SYNC_SUMMARY_FILE = "sync-summary.json";
 /** Written next to the merged lambda/requirements.txt: the MergeReport of the sync. */
 export const MERGE_REPORT_FILE = "requirements-merge.json";
-/** Files copied from the source root besides src/ and main.py, when present. */
-const OPTIONAL_ROOT_FILES = ["Dockerfile.lambda"];
+/** Files copied from the source root besides src/ and main.py, when present: the app's image definition,
+ * what names its Python version, and (below) every other root file its Dockerfile COPYs. */
+const OPTIONAL_ROOT_FILES = ["Dockerfile.lambda", "pyproject.toml", "uv.lock", ".python-version"];
+const APP_DOCKERFILE = "Dockerfile.lambda";
 /** Never copied: interpreter caches are not source. */
 const SKIPPED = (name: string) => name === "__pycache__" || name.endsWith(".pyc") || name.endsWith(".pyo");
 
@@ -142,12 +145,8 @@ async function runSync(opts: SyncOptions, summary: SyncSummary, log: Logger): Pr
         fs.mkdirSync(staging, { recursive: true });
         copier.copyFile("main.py");
         copier.copyTree("src");
-        for (const name of OPTIONAL_ROOT_FILES) {
-          if (fs.existsSync(path.join(sourceDir, name))) {
-            copier.copyFile(name);
-            summary.dockerfile = true;
-          }
-        }
+        for (const name of rootFilesToCopy(sourceDir)) copier.copyFile(name);
+        summary.dockerfile = fs.existsSync(path.join(sourceDir, APP_DOCKERFILE));
         copier.writeFile("requirements.txt", merge.text);
         // What the merge did, for `prepare`'s report (the API's own file is not in lambda/).
         copier.writeFile(MERGE_REPORT_FILE, `${JSON.stringify(merge.report, null, 2)}\n`);
@@ -160,6 +159,8 @@ async function runSync(opts: SyncOptions, summary: SyncSummary, log: Logger): Pr
         deployment_strategy: opts.deploymentStrategy ?? "manual_sync",
         coordinated_deployment: opts.coordinated ?? false,
         requirements_source: merge.report.source,
+        // What the code reads, so the stack can provide exactly that (and `prepare` can refuse what it cannot).
+        reads: scanAppDir(staging),
         files: Object.fromEntries(Object.entries(files).sort(([a], [b]) => byCodePoint(a, b))),
       };
       fs.writeFileSync(path.join(staging, "sync-metadata.json"), `${JSON.stringify(metadata, null, 2)}\n`);
@@ -186,6 +187,25 @@ async function runSync(opts: SyncOptions, summary: SyncSummary, log: Logger): Pr
 /** Locale-independent order, so the manifest is byte-identical on every machine. */
 function byCodePoint(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The optional root files present in the source, plus the root files its Dockerfile.lambda COPYs. */
+function rootFilesToCopy(sourceDir: string): string[] {
+  const names = new Set(OPTIONAL_ROOT_FILES.filter((n) => fs.existsSync(path.join(sourceDir, n))));
+  const dockerfile = path.join(sourceDir, APP_DOCKERFILE);
+  if (fs.existsSync(dockerfile)) {
+    for (const line of fs.readFileSync(dockerfile, "utf8").split("\n")) {
+      const m = /^\s*(?:COPY|ADD)\s+(.+)$/i.exec(line);
+      if (!m) continue;
+      // Every source but the destination; flags (--chown=…) and folders (src/ is synced anyway) are skipped.
+      const parts = m[1]!.trim().split(/\s+/).filter((p) => !p.startsWith("--"));
+      for (const src of parts.slice(0, -1)) {
+        const rel = src.replace(/^\.\//, "");
+        if (/^[\w.-]+$/.test(rel) && rel !== "main.py" && fs.existsSync(path.join(sourceDir, rel)) && fs.statSync(path.join(sourceDir, rel)).isFile()) names.add(rel);
+      }
+    }
+  }
+  return [...names].sort();
 }
 
 function resolveInto(repoRoot: string, into: string): string {

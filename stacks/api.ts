@@ -10,6 +10,9 @@ import { aliasRecords, dnsValidatedCertificate } from "./hosting";
 import { childName, physicalName, renamedFrom } from "./naming";
 import { ALIAS_STAGE_VARIABLE, aliasIntegrationUri, bodyHash, openApiBody } from "./openapi";
 import { sesIdentityArns } from "./policies";
+import { appReads, describeUnknownVariables, integratedPlan } from "../automation/integrated";
+import { repoPaths } from "../automation/paths";
+import { IntegratedAppData } from "./integrated";
 
 export interface RegistryApiArgs {
   /** `<project>-<stack>`: prefix of every physical name. */
@@ -102,6 +105,19 @@ export class RegistryApi extends pulumi.ComponentResource {
     });
     const common = { tableArns, sesIdentityArns: senderIdentities, sesFromEmail: config.sesFromEmail, logRetentionDays: config.logRetentionDays, tracing: config.tracing };
 
+    // The integrated app gets exactly what its synced code reads (sync-metadata.json), nothing else.
+    let appData: IntegratedAppData | undefined;
+    if (integrated) {
+      const plan = integratedPlan(appReads(repoPaths(args.repoRoot).lambdaDir, args.selection.sync.metadata?.reads));
+      if (plan.unknown.length) {
+        if (!args.dryRun) throw new Error(describeUnknownVariables(plan.unknown));
+        pulumi.log.warn(describeUnknownVariables(plan.unknown));
+      }
+      appData = new IntegratedAppData(childName(name, "integrated-app"), {
+        plan, naming: config.tableNaming, namePrefix, protect: config.protect, existingTables: config.integratedExistingTables,
+      }, parent);
+    }
+
     const apiFn = new ApiFunction(childName(name, "api"), {
       ...common,
       fn: "api",
@@ -111,7 +127,10 @@ export class RegistryApi extends pulumi.ComponentResource {
         ? integratedCode({ repoRoot: args.repoRoot, sync: args.selection.sync, packaging: config.integratedPackaging, dryRun: args.dryRun, namePrefix, parent: this, parentName: name })
         : bundledCode("api", args.repoRoot),
       ...SIZING[integrated ? "integrated" : "api"],
-      environment: environment({ [ENV.handlerKind]: args.selection.kind }),
+      environment: appData
+        ? appData.environment(args.tables, config, { frontendUrl: args.frontendUrl, corsOrigins: args.corsOrigins })
+        : environment({ [ENV.handlerKind]: args.selection.kind }),
+      ...(appData ? { integratedGrants: appData.grants(args.tables) } : {}),
       liveVersion: config.liveVersions?.api,
     }, parent);
     const authFn = new ApiFunction(childName(name, "auth"), {

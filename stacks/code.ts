@@ -12,10 +12,14 @@ import { repoPaths } from "../automation/paths";
 import type { IntegratedPackaging } from "./config";
 import { physicalName, renamedFrom } from "./naming";
 
-import { INTEGRATED_HANDLER, INTEGRATED_PLATFORM, INTEGRATED_PREPARE_COMMAND, INTEGRATED_PYTHON_VERSION, type IntegratedMarker } from "../automation/integrated";
+import { INTEGRATED_HANDLER, INTEGRATED_PLATFORM, INTEGRATED_PREPARE_COMMAND, INTEGRATED_PYTHON_VERSION, type IntegratedMarker, integratedPythonVersion, type LambdaPythonVersion } from "../automation/integrated";
 
 export { INTEGRATED_HANDLER, INTEGRATED_PLATFORM, INTEGRATED_PREPARE_COMMAND, INTEGRATED_PYTHON_VERSION, type IntegratedMarker } from "../automation/integrated";
-export const LAMBDA_PYTHON_BASE_IMAGE = `public.ecr.aws/lambda/python:${INTEGRATED_PYTHON_VERSION}`;
+/** The Lambda Python base image for a runtime version. */
+export const lambdaPythonBaseImage = (version: string = INTEGRATED_PYTHON_VERSION) => `public.ecr.aws/lambda/python:${version}`;
+export const LAMBDA_PYTHON_BASE_IMAGE = lambdaPythonBaseImage();
+/** The Lambda runtime identifier per Python version. */
+const PYTHON_RUNTIMES: Record<LambdaPythonVersion, string> = { "3.12": aws.lambda.Runtime.Python3d12, "3.13": aws.lambda.Runtime.Python3d13 };
 
 /** Everything aws.lambda.Function needs to know about a function's code. */
 export type FunctionCode =
@@ -33,7 +37,7 @@ export function bundledCode(fn: FunctionName, repoRoot: string): FunctionCode {
 }
 
 /** Why the prepared integrated package cannot be deployed as is, or undefined when it can. */
-export function integratedPackageProblem(repoRoot: string, sync: SyncState): string | undefined {
+export function integratedPackageProblem(repoRoot: string, sync: SyncState, pythonVersion: string = INTEGRATED_PYTHON_VERSION): string | undefined {
   const paths = repoPaths(repoRoot);
   if (!fs.existsSync(paths.integratedMarker)) return `the integrated package has not been prepared (${path.relative(repoRoot, paths.integratedMarker)} is missing)`;
   let marker: Partial<IntegratedMarker>;
@@ -46,8 +50,8 @@ export function integratedPackageProblem(repoRoot: string, sync: SyncState): str
   if ((marker.source_commit ?? null) !== synced) {
     return `the integrated package was prepared for ${marker.source_commit ?? "unknown code"}, but lambda/ holds ${synced ?? "code without sync metadata"}`;
   }
-  if (marker.python_version !== INTEGRATED_PYTHON_VERSION || marker.platform !== INTEGRATED_PLATFORM) {
-    return `the integrated package was prepared for Python ${marker.python_version} on ${marker.platform}, but the function runs Python ${INTEGRATED_PYTHON_VERSION} on ${INTEGRATED_PLATFORM}`;
+  if (marker.python_version !== pythonVersion || marker.platform !== INTEGRATED_PLATFORM) {
+    return `the integrated package was prepared for Python ${marker.python_version} on ${marker.platform}, but the function runs Python ${pythonVersion} on ${INTEGRATED_PLATFORM}`;
   }
   return undefined;
 }
@@ -88,16 +92,18 @@ export interface IntegratedCodeArgs {
   parentName: string;
 }
 
-/** The integrated handler's code (Python 3.12 on x86_64): a zip of the prepared package or a container image. */
+/** The integrated handler's code (the app's Python on x86_64): a zip of the prepared package or a container image. */
 export function integratedCode(args: IntegratedCodeArgs): FunctionCode {
   const paths = repoPaths(args.repoRoot);
+  // The Python the app asks for (requires-python / .python-version): the runtime, the wheels and the image agree.
+  const python = integratedPythonVersion(paths.lambdaDir).version;
   const ownDockerfile = path.join(paths.lambdaDir, "Dockerfile.lambda");
   if (args.packaging === "image" && fs.existsSync(ownDockerfile)) {
     // The synced app's own image definition (the real registry-api has one) installs its own
     // dependencies, so it needs no prepared package.
     return integratedImage(args, paths.lambdaDir, ownDockerfile);
   }
-  const problem = integratedPackageProblem(args.repoRoot, args.sync);
+  const problem = integratedPackageProblem(args.repoRoot, args.sync, python);
   if (problem) {
     if (!args.dryRun) throw new Error(`${problem}. Prepare it with: ${INTEGRATED_PREPARE_COMMAND}`);
     pulumi.log.warn(`${problem}; the preview uses a placeholder. Run \`${INTEGRATED_PREPARE_COMMAND}\` before \`pulumi up\`.`);
@@ -105,18 +111,18 @@ export function integratedCode(args: IntegratedCodeArgs): FunctionCode {
   if (args.packaging === "image") {
     // Build output, not lambda/: the synced tree stays an exact mirror of the API repository.
     const dockerfile = path.join(paths.buildDir, "integrated-image", "Dockerfile");
-    writeIfChanged(dockerfile, generatedDockerfile());
+    writeIfChanged(dockerfile, generatedDockerfile(python));
     fs.mkdirSync(paths.integratedDir, { recursive: true });
     return integratedImage(args, paths.integratedDir, dockerfile);
   }
   const archive = problem ? placeholderArchive() : integratedArchive(paths.integratedDir, paths.integratedMarker);
-  return { packageType: "Zip", archive, runtime: aws.lambda.Runtime.Python3d12, handler: INTEGRATED_HANDLER, architecture: "x86_64" };
+  return { packageType: "Zip", archive, runtime: PYTHON_RUNTIMES[python], handler: INTEGRATED_HANDLER, architecture: "x86_64" };
 }
 
 /** The Dockerfile used when the synced app brings none: the prepared package on the Lambda Python base image. */
-export function generatedDockerfile(): string {
+export function generatedDockerfile(pythonVersion: string = INTEGRATED_PYTHON_VERSION): string {
   return [
-    `FROM ${LAMBDA_PYTHON_BASE_IMAGE}`,
+    `FROM ${lambdaPythonBaseImage(pythonVersion)}`,
     "# The prepared package: synced registry-api code, the shim and its manylinux2014_x86_64 dependencies.",
     "COPY . ${LAMBDA_TASK_ROOT}/",
     `CMD ["${INTEGRATED_HANDLER}"]`,

@@ -3,7 +3,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { JWT_EXPIRATION_HOURS_DEFAULT } from "../handlers/contract";
+import { APP_TABLES, INTEGRATED_ENV, JWT_EXPIRATION_HOURS_DEFAULT } from "../handlers/contract";
 import { HANDLER_PREFERENCES, type HandlerPreference } from "../automation/select";
 
 /** The config namespace: the project name in Pulumi.yaml. */
@@ -52,6 +52,12 @@ export interface StackConfig {
   csrfSecret: pulumi.Output<string>;
   /** Version each function's `live` alias is pinned to (set by the driver's promotion); absent: the newest. */
   liveVersions?: Record<"api" | "auth", string>;
+  /**
+   * Integrated handler: tables that already exist in the account, used instead of provisioning. Keys are
+   * V2 table variables (PEOPLE_TABLE_V2_NAME, …) or app tables (AccountLockoutTable, ProjectSubmissions,
+   * RolesTable); values are physical table names. Default: none (V2 variables name the contract's tables).
+   */
+  integratedExistingTables: Record<string, string>;
 }
 
 /** A configuration value is missing or invalid. The message names the key and how to fix it. */
@@ -73,7 +79,7 @@ const KNOWN_KEYS = [
   "tableNaming", "protect", "adoptExistingTables", "handler", "integratedPackaging", "logRetentionDays",
   "throttlingRateLimit", "throttlingBurstLimit", "stageName", "sesFromEmail", "frontendUrl", "corsOrigins",
   "alarmEmail", "frontendDir", "jwtExpirationHours", "apiGatewayLogsRole", "jwtSecret", "csrfSecret", "liveVersions",
-  "tracing", "domainName", "certificateArn", "apiDomainName", "apiCertificateArn", "hostedZoneId",
+  "tracing", "domainName", "certificateArn", "apiDomainName", "apiCertificateArn", "hostedZoneId", "integratedExistingTables",
 ] as const;
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -311,7 +317,32 @@ export function loadConfig(opts: LoadConfigOptions): StackConfig {
     jwtSecret: secret(raw, "jwtSecret", !opts.raw),
     csrfSecret: secret(raw, "csrfSecret", !opts.raw),
     ...(pinned ? { liveVersions: pinned } : {}),
+    integratedExistingTables: existingTables(raw),
   };
+}
+
+/** `{"PEOPLE_TABLE_V2_NAME":"PeopleTableV2","RolesTable":"people-registry-roles"}`: only keys that can name an existing table. */
+function existingTables(raw: RawConfig): Record<string, string> {
+  const value = optionalString(raw, "integratedExistingTables");
+  if (value === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return fail("integratedExistingTables", "is not a JSON object");
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return fail("integratedExistingTables", "is not a JSON object");
+  const allowed = [
+    ...Object.entries(INTEGRATED_ENV).filter(([, p]) => p.kind === "table" && p.v2).map(([name]) => name),
+    ...APP_TABLES.map((t) => t.name),
+  ];
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
+    if (!allowed.includes(k)) fail("integratedExistingTables", `has "${k}"; allowed keys: ${allowed.join(", ")}`);
+    if (typeof v !== "string" || !/^[A-Za-z0-9_.-]{3,255}$/.test(v)) fail("integratedExistingTables", `names "${String(v)}" for ${k}, which is not a DynamoDB table name`);
+    out[k] = v as string;
+  }
+  return out;
 }
 
 /** A typo in a key (`jwtsecret`) would otherwise be ignored silently. */

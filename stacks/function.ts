@@ -3,7 +3,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { FunctionName, TableName } from "../handlers/contract";
 import type { FunctionCode } from "./code";
-import { LAMBDA_ASSUME_ROLE_POLICY, functionPolicy } from "./policies";
+import { type IntegratedPolicyInput, LAMBDA_ASSUME_ROLE_POLICY, functionPolicy, integratedFunctionPolicy } from "./policies";
 
 export interface ApiFunctionArgs {
   fn: FunctionName;
@@ -22,6 +22,8 @@ export interface ApiFunctionArgs {
   liveVersion?: string;
   /** X-Ray active tracing (the role gets the daemon's write permissions). */
   tracing: boolean;
+  /** The integrated app's grants (what the synced code reads) instead of the contract's per-function access. */
+  integratedGrants?: pulumi.Input<{ tables: Array<{ arn: string; describe: boolean }>; imagesBucketArn?: string }>;
 }
 
 /** Alias users reach through the API's main stage. */
@@ -54,9 +56,11 @@ export class ApiFunction extends pulumi.ComponentResource {
     const policy = new aws.iam.RolePolicy(`${name}-policy`, {
       role: this.role.id,
       policy: pulumi
-        .all([pulumi.all(args.tableArns), args.sesIdentityArns, this.logGroup.arn])
-        .apply(([tableArns, sesIdentityArns, logGroupArn]) =>
-          JSON.stringify(functionPolicy({ fn: args.fn, tableArns, sesIdentityArns, sesFromEmail: args.sesFromEmail, logGroupArn })),
+        .all([pulumi.all(args.tableArns), args.sesIdentityArns, this.logGroup.arn, pulumi.output(args.integratedGrants)])
+        .apply(([tableArns, sesIdentityArns, logGroupArn, grants]) =>
+          JSON.stringify(grants
+            ? integratedFunctionPolicy({ ...(grants as Omit<IntegratedPolicyInput, "sesIdentityArns" | "sesFromEmail" | "logGroupArn">), sesIdentityArns, sesFromEmail: args.sesFromEmail, logGroupArn })
+            : functionPolicy({ fn: args.fn, tableArns, sesIdentityArns, sesFromEmail: args.sesFromEmail, logGroupArn })),
         ),
     }, parent);
 

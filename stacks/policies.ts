@@ -83,3 +83,43 @@ export const LAMBDA_ASSUME_ROLE_POLICY: string = JSON.stringify({
   Version: "2012-10-17",
   Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
 });
+
+export interface IntegratedPolicyInput {
+  /** The tables the synced app uses: ARN and whether it calls DescribeTable on it. */
+  tables: ReadonlyArray<{ arn: string; describe: boolean }>;
+  /** The images bucket's ARN, when the app writes project images. */
+  imagesBucketArn?: string;
+  sesIdentityArns: readonly string[];
+  sesFromEmail: string;
+  logGroupArn: string;
+}
+
+/** Where the app writes images (presigned PUT URLs signed by the function's role). */
+export const IMAGES_PREFIX = "images/";
+
+/**
+ * The integrated function's inline policy: exactly what the synced app reads (sync-metadata.json),
+ * read/write on its tables and their indexes, DescribeTable only where it calls it, PutObject under
+ * the images prefix, SES as the configured sender, its own log group.
+ */
+export function integratedFunctionPolicy(input: IntegratedPolicyInput): PolicyDocument {
+  const statements: PolicyStatement[] = [];
+  const tables = [...new Map(input.tables.map((t) => [t.arn, t])).values()];
+  if (tables.length) {
+    statements.push({ Sid: SIDS.readwrite, Effect: "Allow", Action: dynamoActions("readwrite"), Resource: tables.flatMap((t) => [t.arn, `${t.arn}/index/*`]) });
+  }
+  const described = tables.filter((t) => t.describe).map((t) => t.arn);
+  if (described.length) statements.push({ Sid: "DynamoDbDescribeAtStartup", Effect: "Allow", Action: ["dynamodb:DescribeTable"], Resource: described });
+  if (input.imagesBucketArn) {
+    statements.push({ Sid: "ProjectImagesUpload", Effect: "Allow", Action: ["s3:PutObject"], Resource: [`${input.imagesBucketArn}/${IMAGES_PREFIX}*`] });
+  }
+  statements.push({
+    Sid: "SendEmailAsConfiguredSender",
+    Effect: "Allow",
+    Action: ["ses:SendEmail"],
+    Resource: [...input.sesIdentityArns],
+    Condition: { StringEquals: { "ses:FromAddress": input.sesFromEmail } },
+  });
+  statements.push({ Sid: "OwnLogGroup", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${input.logGroupArn}:*`] });
+  return { Version: "2012-10-17", Statement: statements };
+}

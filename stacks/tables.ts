@@ -59,7 +59,7 @@ export class DataTables extends pulumi.ComponentResource {
   }
 }
 
-function tableArgs(spec: TableSpec, physicalName: string, protect: boolean): aws.dynamodb.TableArgs {
+export function tableArgs(spec: TableSpec, physicalName: string, protect: boolean): aws.dynamodb.TableArgs {
   return {
     name: physicalName,
     billingMode: "PAY_PER_REQUEST",

@@ -408,6 +408,8 @@ async function smoke(opts: DeployRunOptions, outputs: MaskedOutputs, target: "ap
       timeoutS: opts.smokeTimeoutS ?? 10,
       ...(opts.smokeRetries !== undefined ? { retries: opts.smokeRetries, retryDelayMs: 100 } : {}),
       credentials,
+      // The synced app is probed by its own OpenAPI document.
+      handlerKind: stringOutput(outputs, "handlerKind") === "integrated" ? "integrated" : "enhanced",
       log: opts.log,
       signal: opts.signal,
     }),

@@ -12,7 +12,7 @@ import {
   UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from "@aws-sdk/client-dynamodb";
-import { type KeySchema, keyAttributes, TABLES, type TableName, type TableSpec } from "../../handlers/contract";
+import { APP_TABLES, type AppTableName, type KeySchema, keyAttributes, TABLES, type TableName, type TableSpec } from "../../handlers/contract";
 import { LocalTargetError } from "./errors";
 
 /** Region and dummy credentials DynamoDB Local accepts (it runs with -sharedDb, so any values see the same tables). */
@@ -106,4 +106,18 @@ async function describe(client: DynamoDBClient, name: string): Promise<TableDesc
 /** The environment the functions read their table names from: contract envVar -> physical name. */
 export function tableEnv(names: Record<TableName, string>): Record<string, string> {
   return Object.fromEntries(TABLES.map((t) => [t.envVar, names[t.name]]));
+}
+
+/** The integrated app's own tables (APP_TABLES) it uses: `<prefix><Name>`, or the name the app hard-codes. */
+export async function createAppTables(endpoint: string, tables: readonly AppTableName[], opts: { prefix?: string } = {}): Promise<Partial<Record<AppTableName, string>>> {
+  const client = localDynamoClient(endpoint);
+  try {
+    const out: Partial<Record<AppTableName, string>> = {};
+    for (const spec of APP_TABLES.filter((t) => tables.includes(t.name))) {
+      out[spec.name] = await ensureTable(client, spec as unknown as TableSpec, spec.fixedName ?? `${opts.prefix ?? ""}${spec.name}`);
+    }
+    return out;
+  } finally {
+    client.destroy();
+  }
 }

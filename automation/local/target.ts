@@ -4,10 +4,11 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { type DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import bcrypt from "bcryptjs";
 import {
+  type AppTableName,
   BCRYPT_COST_DEFAULT,
   ENV,
   type FunctionName,
@@ -20,7 +21,9 @@ import { REPO_ROOT, repoPaths } from "../paths";
 import { type DynamoDbLocal, portIsFree, startDynamoDbLocal } from "./dynamodb";
 import { LocalTargetError } from "./errors";
 import { type Gateway, type ProxyHandler, startGateway } from "./gateway";
-import { createTables, LOCAL_AWS_ENV, localDynamoClient, tableEnv } from "./tables";
+import { createAppTables, createTables, LOCAL_AWS_ENV, localDynamoClient, tableEnv } from "./tables";
+import { type PythonFunction, startPythonFunction } from "./python-worker";
+import { INTEGRATED_HANDLER, type IntegratedPlan, integratedEnvironment } from "../integrated";
 
 export { LocalTargetError };
 
@@ -48,6 +51,11 @@ export interface LocalTargetOptions {
   signal?: AbortSignal;
   /** Repository whose handlers are bundled (default: this checkout). */
   repoRoot?: string;
+  /**
+   * Serve the integrated handler: the synced app (with the shim) in `taskRoot`, run by a Python worker
+   * with `python` (a prepared virtualenv), given what `plan` says the app reads; it serves every path.
+   */
+  integrated?: { taskRoot: string; python: string; plan: IntegratedPlan };
 }
 
 export interface LocalTarget {
@@ -61,6 +69,10 @@ export interface LocalTarget {
   outboxDir: string;
   /** The request header the client IP is read from, when the target was started with one (tests). */
   sourceIpHeader?: string;
+  /** Integrated mode: the app's environment as the stack would give it (local values; contains secrets). */
+  integratedEnv?: Record<string, string>;
+  /** Integrated mode: what the Python worker reported (adapter, Python version). */
+  worker?: { adapter: string; python: string };
   /** Closes the API, stops DynamoDB Local (waits for the Java process to exit) and restores process.env. Idempotent. */
   stop(): Promise<void>;
 }
@@ -80,10 +92,13 @@ export async function startLocalTarget(opts: LocalTargetOptions = {}): Promise<L
   const savedEnv = new Map<string, string | undefined>();
   let dynamo: DynamoDbLocal | undefined;
   let gateway: Gateway | undefined;
+  let worker: PythonFunction | undefined;
 
   const cleanup = async () => {
     await gateway?.close().catch(() => {});
     gateway = undefined;
+    await worker?.stop().catch(() => {});
+    worker = undefined;
     await dynamo?.stop().catch(() => {});
     dynamo = undefined;
     for (const [key, value] of savedEnv) {
@@ -141,18 +156,32 @@ export async function startLocalTarget(opts: LocalTargetOptions = {}): Promise<L
       process.env[key] = value;
     }
 
+    let adminId: string | undefined;
     if (opts.admin) {
       const admin = opts.admin;
-      await log.step(`seed admin ${admin.email.trim().toLowerCase()}`, () =>
+      adminId = await log.step(`seed admin ${admin.email.trim().toLowerCase()}`, () =>
         seedAdmin(endpoint, tableNames.PeopleTable, admin, opts.bcryptCost ?? BCRYPT_COST_DEFAULT),
       );
     }
 
     checkAborted(opts.signal);
     const handlers = await log.step("bundle and load handlers", () => loadHandlers(repoRoot, log));
+    let integratedEnv: Record<string, string> | undefined;
+    if (opts.integrated) {
+      const { plan, taskRoot, python } = opts.integrated;
+      const appTables = await log.step("create the integrated app's tables", () => createAppTables(endpoint, plan.appTables.map((t) => t.table), { prefix: LOCAL_TABLE_PREFIX }));
+      integratedEnv = localIntegratedEnv(plan, { tableNames, appTables, env });
+      // An app with a roles table (HEAD) grants admin rights by role rows, not isAdmin: give the seeded admin one.
+      if (adminId && appTables.RolesTable && opts.admin) await seedAdminRole(endpoint, appTables.RolesTable, adminId, opts.admin.email.trim().toLowerCase());
+      const fnEnv = { ...integratedEnv, ...localPythonAwsEnv(endpoint) };
+      worker = await log.step("start the integrated app (Python worker)", () =>
+        startPythonFunction({ taskRoot, handler: INTEGRATED_HANDLER, functionName: "local-api", python, env: fnEnv, log }),
+      );
+      handlers.api = worker.handler;
+    }
     checkAborted(opts.signal);
     gateway = await log.step("start API", () =>
-      startGateway({ handlers, port: opts.port ?? 0, sourceIpHeader: opts.sourceIpHeader, log }),
+      startGateway({ handlers, greedy: Boolean(opts.integrated), port: opts.port ?? 0, sourceIpHeader: opts.sourceIpHeader, log }),
     );
 
     const url = gateway.url;
@@ -164,12 +193,36 @@ export async function startLocalTarget(opts: LocalTargetOptions = {}): Promise<L
       env,
       outboxDir,
       ...(opts.sourceIpHeader ? { sourceIpHeader: opts.sourceIpHeader } : {}),
+      ...(integratedEnv ? { integratedEnv, worker: worker!.info } : {}),
       stop: () => (stopping ??= cleanup()),
     };
   } catch (err) {
     await cleanup();
     throw err;
   }
+}
+
+/** Local stand-ins for what the stack provisions for the integrated app (no S3 locally: presigned URLs are signed offline). */
+export const LOCAL_IMAGES_BUCKET = "local-project-images";
+export const LOCAL_IMAGES_DOMAIN = "localhost";
+
+/** The integrated app's environment with local values, by the same rule the stack uses (env parity). */
+export function localIntegratedEnv(plan: IntegratedPlan, ctx: { tableNames: Record<TableName, string>; appTables: Partial<Record<AppTableName, string>>; env: Record<string, string> }): Record<string, string> {
+  return integratedEnvironment<string>(plan, {
+    table: (t) => ctx.tableNames[t],
+    appTable: (t) => ctx.appTables[t]!,
+    secret: (s) => ctx.env[s === "jwtSecret" ? ENV.jwtSecret : ENV.csrfSecret]!,
+    config: (c) => ctx.env[{ sesFromEmail: ENV.sesFromEmail, frontendUrl: ENV.frontendUrl, jwtExpirationHours: ENV.jwtExpirationHours, corsOrigins: ENV.corsOrigins }[c]]!,
+    value: (v) => v.local,
+    imagesBucket: () => LOCAL_IMAGES_BUCKET,
+    imagesDomain: () => LOCAL_IMAGES_DOMAIN,
+    literal: (v) => v,
+  });
+}
+
+/** What Lambda's runtime would set, pointed at DynamoDB Local (boto3 honours AWS_ENDPOINT_URL_DYNAMODB). */
+function localPythonAwsEnv(endpoint: string): Record<string, string> {
+  return { ...LOCAL_AWS_ENV, AWS_DEFAULT_REGION: LOCAL_AWS_ENV.AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB: endpoint, AWS_EC2_METADATA_DISABLED: "true" };
 }
 
 function checkAborted(signal: AbortSignal | undefined): void {
@@ -214,6 +267,25 @@ function checkAdmin(admin: { email: string; password: string }): void {
   if (!admin.password) throw new LocalTargetError("the admin password is empty");
 }
 
+/** A `super_admin` row in the registry-api's roles table (its item shape: user_id + role_type). */
+async function seedAdminRole(endpoint: string, table: string, userId: string, email: string): Promise<void> {
+  const client = localDynamoClient(endpoint);
+  try {
+    await client.send(new PutItemCommand({
+      TableName: table,
+      Item: {
+        user_id: { S: userId }, role_type: { S: "super_admin" }, email: { S: email }, assigned_at: { S: new Date().toISOString() },
+        assigned_by: { S: "local-target" }, is_active: { BOOL: true },
+      },
+    }));
+  } finally {
+    client.destroy();
+  }
+}
+
+/** Every address key either registry-api revision reads (3b58af3: zipCode; HEAD and the contract: postalCode). */
+const EMPTY_ADDRESS = { street: "", city: "", state: "", postalCode: "", zipCode: "", country: "" };
+
 /**
  * Make sure an admin with this email and password exists: a new person item in the contract's field
  * names, or the existing one (same email) reset to admin, active, unlocked, with this password.
@@ -237,8 +309,10 @@ export async function seedAdmin(endpoint: string | DynamoDBClient, peopleTable: 
           TableName: peopleTable,
           Key: { id: existingId },
           UpdateExpression:
-            "SET passwordHash = :h, isAdmin = :t, isActive = :t, requirePasswordChange = :f, failedLoginAttempts = :z, updatedAt = :now, lastPasswordChange = :now ADD version :one REMOVE accountLockedUntil, password",
-          ExpressionAttributeValues: { ":h": passwordHash, ":t": true, ":f": false, ":z": 0, ":now": now, ":one": 1 },
+            "SET passwordHash = :h, isAdmin = :t, isActive = :t, requirePasswordChange = :f, failedLoginAttempts = :z, updatedAt = :now, lastPasswordChange = :now, " +
+            "emailVerified = :t, phone = if_not_exists(phone, :empty), dateOfBirth = if_not_exists(dateOfBirth, :empty), address = if_not_exists(address, :address) " +
+            "ADD version :one REMOVE accountLockedUntil, password",
+          ExpressionAttributeValues: { ":h": passwordHash, ":t": true, ":f": false, ":z": 0, ":now": now, ":one": 1, ":empty": "", ":address": EMPTY_ADDRESS },
         }),
       );
       return existingId;
@@ -253,9 +327,14 @@ export async function seedAdmin(endpoint: string | DynamoDBClient, peopleTable: 
           lastName: "Admin",
           email,
           passwordHash,
+          // Every field the registry-api's person models require, so the integrated app can read this item too.
+          phone: "",
+          dateOfBirth: "",
+          address: EMPTY_ADDRESS,
           isAdmin: true,
           isActive: true,
           requirePasswordChange: false,
+          emailVerified: true,
           failedLoginAttempts: 0,
           createdAt: now,
           updatedAt: now,

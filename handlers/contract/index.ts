@@ -2,3 +2,4 @@
 export * from "./tables";
 export * from "./routes";
 export * from "./env";
+export * from "./integrated";

@@ -121,16 +121,23 @@ export interface GatewayRoute {
 /** Greedy path that sends every other path to the synced app (integrated handler only). */
 export const GREEDY_PATH = "/{proxy+}";
 
+/** Root path: the synced app serves `/` too (HEAD answers it). */
+export const ROOT_PATH = "/";
+
 /**
- * What the REST API routes, used by the stack's OpenAPI body and by the local API Gateway emulation:
+ * What the REST API routes, used by the stack's OpenAPI body and by the local API Gateway emulation.
+ * Enhanced handler:
  * - every contract route to its function;
  * - ANY on each contract path to the function owning that path, so the function answers the CORS
  *   preflight (OPTIONS, echoing only configured origins) and 405 for a wrong method;
- * - with `greedy` (the integrated handler), `/{proxy+}` ANY to `api`, so every route of the synced app is reachable.
- * Unmatched paths never reach a function: the gateway answers GATEWAY_NOT_FOUND.
+ * - unmatched paths never reach a function: the gateway answers GATEWAY_NOT_FOUND.
+ * With `greedy` (the integrated handler) the synced app serves every path, its own `/auth/*` included:
+ * ANY `/` and ANY `/{proxy+}` to `api`; the TypeScript auth function is not routed (its tokens are not
+ * the app's, so switching handler kinds ends every session).
  * Precedence when matching: an exact method beats ANY, a literal segment beats a `{param}`, the greedy path is last.
  */
 export function gatewayRoutes(opts: { greedy: boolean }): GatewayRoute[] {
+  if (opts.greedy) return [{ method: "ANY", path: ROOT_PATH, fn: "api" }, { method: "ANY", path: GREEDY_PATH, fn: "api" }];
   const routes: GatewayRoute[] = ROUTES.map((r) => ({ method: r.method, path: r.path, fn: r.fn }));
   const owners = new Map<string, FunctionName>();
   for (const r of ROUTES) {
@@ -139,7 +146,6 @@ export function gatewayRoutes(opts: { greedy: boolean }): GatewayRoute[] {
     owners.set(r.path, r.fn);
   }
   for (const [path, fn] of owners) routes.push({ method: "ANY", path, fn });
-  if (opts.greedy) routes.push({ method: "ANY", path: GREEDY_PATH, fn: "api" });
   return routes;
 }
 

@@ -285,7 +285,7 @@ describe("local API Gateway emulation: options", () => {
     }
   });
 
-  it("routes every other path to api with greedy, with the rest of the path in {proxy}", async () => {
+  it("routes every path to api with greedy (the integrated app serves /auth/* too), with the rest of the path in {proxy}", async () => {
     const rec = recorder();
     const gw = await startGateway({ handlers: rec.handlers, greedy: true, stage: "prod" });
     try {
@@ -296,7 +296,10 @@ describe("local API Gateway emulation: options", () => {
       expect(event.pathParameters).to.deep.equal({ proxy: "docs/a b/c" });
       expect(event.requestContext.path).to.equal("/prod/docs/a%20b/c");
       await get(`${gw.url}/auth/login`, { method: "POST" });
-      expect(rec.last().fn).to.equal("auth");
+      expect(rec.last().fn).to.equal("api");
+      await get(`${gw.url}/`);
+      expect(rec.last()).to.deep.include({ fn: "api" });
+      expect(rec.last().event.resource).to.equal("/");
     } finally {
       await gw.close();
     }

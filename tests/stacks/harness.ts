@@ -207,9 +207,9 @@ export function removeRepo(dir: string): void {
 }
 
 /** Write a synced registry-api app into `<root>/lambda` with a verified manifest. */
-export function writeSyncedApp(root: string, sourceCommit = "c0ffee0000000000000000000000000000000000"): void {
+export function writeSyncedApp(root: string, sourceCommit = "c0ffee0000000000000000000000000000000000", extraFiles: Record<string, string> = {}): void {
   const lambdaDir = path.join(root, "lambda");
-  const files: Record<string, string> = { "main.py": "from src.app import app\n", "src/app.py": "app = object()\n" };
+  const files: Record<string, string> = { "main.py": "from src.app import app\n", "src/app.py": "app = object()\n", ...extraFiles };
   const manifest: Record<string, string> = {};
   const { createHash } = require("node:crypto") as typeof import("node:crypto");
   for (const [rel, content] of Object.entries(files)) {

@@ -1,0 +1,114 @@
+// IntegratedAppData: what only the synced registry-api app needs besides the contract's tables — its
+// own tables (AccountLockoutTable, ProjectSubmissions, the hard-coded roles table) and the project
+// images bucket — provisioned only when the synced code reads them (sync-metadata.json), and the
+// function's environment and grants, from the one rule in automation/integrated.ts.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { APP_TABLES, type AppTableName, type TableName, type TableSpec } from "../handlers/contract";
+import { type IntegratedPlan, integratedEnvironment } from "../automation/integrated";
+import type { StackConfig, TableNaming } from "./config";
+import { childName, physicalName } from "./naming";
+import { tableArgs } from "./tables";
+
+export interface IntegratedAppDataArgs {
+  plan: IntegratedPlan;
+  naming: TableNaming;
+  namePrefix: string;
+  protect: boolean;
+  /** Config `integratedExistingTables`: V2 variables or app tables -> existing physical names. */
+  existingTables: Record<string, string>;
+}
+
+type TableRef = { name: pulumi.Output<string>; arn: pulumi.Output<string> };
+
+/** The physical name of an app table: the name the app hard-codes, else the contract's naming rule. */
+export function appTableName(table: AppTableName, naming: TableNaming, namePrefix: string): string {
+  const spec = APP_TABLES.find((t) => t.name === table)!;
+  return spec.fixedName ?? (naming === "legacy" ? table : physicalName(namePrefix, table));
+}
+
+export class IntegratedAppData extends pulumi.ComponentResource {
+  readonly appTables: Partial<Record<AppTableName, TableRef>> = {};
+  readonly imagesBucket?: aws.s3.Bucket;
+  private readonly arnOf: (name: string) => pulumi.Output<string>;
+
+  constructor(name: string, private readonly args: IntegratedAppDataArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("people-register:data:IntegratedAppData", name, {}, opts);
+    const parent = { parent: this };
+    const partition = aws.getPartitionOutput({}, parent);
+    const region = aws.getRegionOutput({}, parent);
+    const identity = aws.getCallerIdentityOutput({}, parent);
+    this.arnOf = (table) => pulumi.interpolate`arn:${partition.partition}:dynamodb:${region.region}:${identity.accountId}:table/${table}`;
+
+    for (const { table } of args.plan.appTables) {
+      const existing = args.existingTables[table];
+      if (existing) {
+        this.appTables[table] = { name: pulumi.output(existing), arn: this.arnOf(existing) };
+        continue;
+      }
+      const spec = APP_TABLES.find((t) => t.name === table)!;
+      const created = new aws.dynamodb.Table(childName(name, table), tableArgs(spec as unknown as TableSpec, appTableName(table, args.naming, args.namePrefix), args.protect), {
+        parent: this,
+        protect: args.protect,
+        retainOnDelete: args.protect,
+      });
+      this.appTables[table] = { name: created.name, arn: created.arn };
+    }
+
+    if (args.plan.imagesBucket) {
+      const images = childName(name, "project-images");
+      const bucket = new aws.s3.Bucket(images, { forceDestroy: !args.protect }, { parent: this, protect: args.protect, retainOnDelete: args.protect });
+      new aws.s3.BucketPublicAccessBlock(images, {
+        bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true,
+      }, parent);
+      new aws.s3.BucketOwnershipControls(images, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, parent);
+      new aws.s3.BucketServerSideEncryptionConfiguration(images, {
+        bucket: bucket.id,
+        rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
+      }, parent);
+      new aws.s3.BucketVersioning(images, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, parent);
+      this.imagesBucket = bucket;
+    }
+    this.registerOutputs({});
+  }
+
+  /** A contract table for a variable: the existing V2 table config names, else the contract's table. */
+  private table(tables: Readonly<Record<TableName, TableRef>>, table: TableName, variable: string): TableRef {
+    const existing = this.args.existingTables[variable];
+    return existing ? { name: pulumi.output(existing), arn: this.arnOf(existing) } : tables[table];
+  }
+
+  /** The function's environment (exactly what the app reads, never TESTING or DEBUG). */
+  environment(tables: Readonly<Record<TableName, TableRef>>, config: StackConfig, values: { frontendUrl: pulumi.Input<string>; corsOrigins: pulumi.Input<string[]> }): Record<string, pulumi.Input<string>> {
+    return integratedEnvironment<pulumi.Input<string>>(this.args.plan, {
+      table: (t, variable) => this.table(tables, t, variable).name,
+      appTable: (t) => this.appTables[t]!.name,
+      secret: (s) => config[s],
+      config: (c) =>
+        c === "corsOrigins" ? pulumi.output(values.corsOrigins).apply((o) => o.join(","))
+        : c === "frontendUrl" ? values.frontendUrl
+        : c === "jwtExpirationHours" ? String(config.jwtExpirationHours)
+        : config.sesFromEmail,
+      value: (v) => v.aws,
+      imagesBucket: () => this.imagesBucket!.bucket,
+      imagesDomain: () => this.imagesBucket!.bucketRegionalDomainName,
+      literal: (v) => v,
+    });
+  }
+
+  /** What the function's policy grants: every table the app uses (DescribeTable where it calls it) and the images bucket. */
+  grants(tables: Readonly<Record<TableName, TableRef>>): pulumi.Output<{ tables: Array<{ arn: string; describe: boolean }>; imagesBucketArn?: string }> {
+    const refs: Array<pulumi.Output<{ arn: string; describe: boolean }>> = [];
+    for (const [variable, p] of Object.entries(this.args.plan.variables)) {
+      if (p.kind !== "table") continue;
+      refs.push(this.table(tables, p.table, variable).arn.apply((arn) => ({ arn, describe: Boolean(p.describe) })));
+    }
+    for (const { table, describe } of this.args.plan.appTables) refs.push(this.appTables[table]!.arn.apply((arn) => ({ arn, describe })));
+    return pulumi.all([pulumi.all(refs), this.imagesBucket?.arn]).apply(([list, bucketArn]) => {
+      // One entry per ARN; DescribeTable when any variable naming it needs it.
+      const byArn = new Map<string, boolean>();
+      for (const t of list) byArn.set(t.arn, (byArn.get(t.arn) ?? false) || t.describe);
+      return { tables: [...byArn].map(([arn, describe]) => ({ arn, describe })).sort((a, b) => a.arn.localeCompare(b.arn)), ...(bucketArn ? { imagesBucketArn: bucketArn } : {}) };
+    });
+  }
+}
