@@ -46,7 +46,7 @@ describe("handlers: the driver's smoke checks and the admin person lifecycle", f
   it("404 on an unknown path and 405 on a wrong method", async () => {
     const nf = await call("GET", "/nope");
     expect(nf.status).to.equal(404);
-    expect(nf.json).to.deep.equal({ error: "Not found", code: "NOT_FOUND" });
+    expect(nf.json).to.deep.equal({ error: "Not found", code: "NOT_FOUND", detail: "Not found" });
     const na = await call("PATCH", "/people");
     expect(na.status).to.equal(405);
     expect(na.headers.allow).to.include("GET");
