@@ -19,7 +19,7 @@ import {
   send,
   sharedTarget,
   uniqueEmail,
-} from "../handlers/helpers";
+} from "./helpers";
 
 type FieldType = "string" | "number" | "boolean" | "object" | "array";
 /** Field → type; a `?` suffix means the frontend tolerates its absence (optional in its types). */
