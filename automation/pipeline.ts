@@ -40,6 +40,8 @@ export interface LocalPipelineOptions {
   port?: number;
   dbPath?: string;
   outboxDir?: string;
+  /** Allowed CORS origins (the target's default: the Astro and Vite dev servers). */
+  frontendOrigins?: readonly string[];
 }
 
 export interface LocalPipelineResult {
@@ -113,6 +115,7 @@ export async function runLocalPipeline(opts: LocalPipelineOptions): Promise<Loca
           port: opts.port ?? 0,
           dbPath: opts.dbPath,
           outboxDir,
+          ...(opts.frontendOrigins ? { frontendOrigins: opts.frontendOrigins } : {}),
           admin: { email: admin.email, password: admin.password },
           // A one-shot run keeps its data in memory and throws it away: a lower bcrypt cost saves a
           // second per hash there. A served target keeps the production cost.

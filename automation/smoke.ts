@@ -442,13 +442,14 @@ async function runWriteCycle(runner: Runner, credentials: { email: string; passw
       headers: { ...auth, "X-CSRF-Token": csrfToken },
       body: { firstName: SMOKE_PERSON_FIRST_NAME, lastName: "Run", email },
       check: (res) => {
-        const person = field(res.json, "person");
-        if (typeof field(person, "id") !== "string") return "response has no person.id";
+        // Single resources come back bare (the web frontend's shape).
+        const person = res.json;
+        if (typeof field(person, "id") !== "string") return "response has no person id";
         if (field(person, "passwordHash") !== undefined || field(person, "password") !== undefined) return "response leaks a password field";
         return undefined;
       },
     });
-    const created = field(create.response?.json, "person");
+    const created = create.response?.json;
     if (typeof field(created, "id") === "string") personId = field(created, "id") as string;
     if (!create.result.passed || !personId) {
       remaining("read", "the test person was not created");
@@ -462,11 +463,11 @@ async function runWriteCycle(runner: Runner, credentials: { email: string; passw
       idempotent: true,
       headers: auth,
       check: (res) => {
-        const got = field(field(res.json, "person"), "email");
+        const got = field(res.json, "email");
         return got === email ? undefined : `person.email is ${JSON.stringify(got)}, expected the test address`;
       },
     });
-    const version = field(field(read.response?.json, "person"), "version") ?? field(created, "version");
+    const version = field(read.response?.json, "version") ?? field(created, "version");
 
     await runner.run({
       ...steps.update,
@@ -475,7 +476,7 @@ async function runWriteCycle(runner: Runner, credentials: { email: string; passw
       headers: auth,
       body: { lastName: "Run-Updated", ...(version !== undefined ? { version } : {}) },
       check: (res) => {
-        const got = field(field(res.json, "person"), "lastName");
+        const got = field(res.json, "lastName");
         return got === "Run-Updated" ? undefined : `person.lastName is ${JSON.stringify(got)} after the update`;
       },
     });

@@ -1,19 +1,23 @@
 // `local` (and `npm start`): the whole pipeline once on the embedded target; exit 0 only if every
-// critical smoke probe passed. `local --serve` keeps the API up after the smoke tests until Ctrl-C.
+// critical smoke probe passed. `local --serve` keeps the API up after the smoke tests until Ctrl-C;
+// `--frontend-url URL` (repeatable or comma-separated) sets the origins a browser frontend may call from.
 import * as path from "node:path";
 import { CommandFailure, type CommandSpec, intOption, stringOption, UsageError } from "../command";
 import { pipelineSummaryTable, runLocalPipeline } from "../pipeline";
+import { LocalTargetError, parseFrontendOrigins } from "../local/target";
 import { HANDLER_PREFERENCES, type HandlerPreference } from "../select";
 
 export const command: CommandSpec = {
   name: "local",
   summary: "Run the whole pipeline on the embedded target (DynamoDB Local + API emulation): detect, select, build, start, smoke tests, reports",
-  usage: "[--serve] [--port N] [--db-path DIR] [--outbox DIR] [--handler auto|integrated|enhanced]",
+  usage: "[--serve] [--port N] [--db-path DIR] [--outbox DIR] [--frontend-url URL ...] [--handler auto|integrated|enhanced]",
   options: {
     serve: { type: "boolean", default: false },
     port: { type: "string" },
     "db-path": { type: "string" },
     outbox: { type: "string" },
+    // Allowed CORS origins (default: the Astro dev server http://localhost:4321 and Vite's http://localhost:5173).
+    "frontend-url": { type: "string", multiple: true },
     handler: { type: "string" },
   },
   async run(values, ctx) {
@@ -21,8 +25,18 @@ export const command: CommandSpec = {
     const handler = (stringOption(values, "handler") ?? "auto") as HandlerPreference;
     if (!HANDLER_PREFERENCES.includes(handler)) throw new UsageError(`--handler must be one of ${HANDLER_PREFERENCES.join(", ")} (got "${handler}")`);
     const port = intOption(values, "port", 0, 0, 65535);
-    if (!serve && (values.port !== undefined || values["db-path"] !== undefined || values.outbox !== undefined)) {
-      throw new UsageError("--port, --db-path and --outbox go with --serve");
+    if (!serve && (values.port !== undefined || values["db-path"] !== undefined || values.outbox !== undefined || values["frontend-url"] !== undefined)) {
+      throw new UsageError("--port, --db-path, --outbox and --frontend-url go with --serve");
+    }
+    let frontendOrigins: string[] | undefined;
+    if (values["frontend-url"] !== undefined) {
+      const raw = values["frontend-url"];
+      try {
+        frontendOrigins = parseFrontendOrigins((Array.isArray(raw) ? raw : [raw]).map(String));
+      } catch (err) {
+        if (err instanceof LocalTargetError) throw new UsageError(`--frontend-url: ${err.message}`);
+        throw err;
+      }
     }
     const dir = (name: string) => {
       const v = stringOption(values, name);
@@ -47,6 +61,7 @@ export const command: CommandSpec = {
         port: serve ? port : 0,
         dbPath: dir("db-path"),
         outboxDir: dir("outbox"),
+        ...(frontendOrigins ? { frontendOrigins } : {}),
         serve: serve
           ? {
               onListening: (url) => {

@@ -29,8 +29,36 @@ export { LocalTargetError };
 
 /** Prefix of the local tables' physical names (`local-PeopleTable`, …). */
 export const LOCAL_TABLE_PREFIX = "local-";
-/** The Vite dev server's origin: always allowed by CORS locally. */
+/** The Vite dev server's origin. */
 export const DEV_FRONTEND_ORIGIN = "http://localhost:5173";
+/** The Astro dev server's origin (the People Register web frontend runs there with `npm run dev`). */
+export const ASTRO_DEV_ORIGIN = "http://localhost:4321";
+/** The origins CORS allows locally unless told otherwise (`local --serve --frontend-url URL`). */
+export const DEFAULT_FRONTEND_ORIGINS: readonly string[] = [ASTRO_DEV_ORIGIN, DEV_FRONTEND_ORIGIN];
+
+/**
+ * Allowed CORS origins from `--frontend-url` values (each may be a comma-separated list): each must be an
+ * http(s) URL with no path, query or credentials; kept as its origin (no trailing slash). `*` is refused.
+ */
+export function parseFrontendOrigins(values: readonly string[]): string[] {
+  const origins: string[] = [];
+  for (const raw of values.flatMap((v) => v.split(","))) {
+    const value = raw.trim();
+    if (value === "") continue;
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new LocalTargetError(`frontend URL "${value}" is not a URL (expected e.g. http://localhost:4321)`);
+    }
+    if ((url.protocol !== "http:" && url.protocol !== "https:") || url.username || url.password || url.search || url.hash || url.pathname !== "/") {
+      throw new LocalTargetError(`frontend URL "${value}" must be an http(s) origin such as http://localhost:4321 (no path, query or credentials)`);
+    }
+    if (!origins.includes(url.origin)) origins.push(url.origin);
+  }
+  if (origins.length === 0) throw new LocalTargetError("no frontend URL given");
+  return origins;
+}
 
 export interface LocalTargetOptions {
   /** API port on 127.0.0.1; 0 or absent picks a free one. */
@@ -43,6 +71,8 @@ export interface LocalTargetOptions {
   bcryptCost?: number;
   /** Seed (or reset) this admin account at start. */
   admin?: { email: string; password: string };
+  /** Origins CORS allows (default DEFAULT_FRONTEND_ORIGINS); the first is also the frontend URL emails link to. */
+  frontendOrigins?: readonly string[];
   /** Extra environment for the functions, applied last (e.g. `{ LOG_LEVEL: "warn" }`). */
   env?: Record<string, string>;
   /** Tests only: take the client IP from this request header (see GatewayOptions.sourceIpHeader). */
@@ -124,7 +154,8 @@ export async function startLocalTarget(opts: LocalTargetOptions = {}): Promise<L
     const tableNames = await log.step("create tables", () => createTables(endpoint, { prefix: LOCAL_TABLE_PREFIX }));
     fs.mkdirSync(outboxDir, { recursive: true });
 
-    const frontendUrl = opts.env?.[ENV.frontendUrl] ?? DEV_FRONTEND_ORIGIN;
+    const origins = opts.frontendOrigins?.length ? [...opts.frontendOrigins] : [...DEFAULT_FRONTEND_ORIGINS];
+    const frontendUrl = opts.env?.[ENV.frontendUrl] ?? origins[0];
     const env: Record<string, string> = {
       ...tableEnv(tableNames),
       [ENV.jwtSecret]: newSecret(),
@@ -132,7 +163,7 @@ export async function startLocalTarget(opts: LocalTargetOptions = {}): Promise<L
       [ENV.jwtExpirationHours]: String(JWT_EXPIRATION_HOURS_DEFAULT),
       [ENV.sesFromEmail]: "no-reply@localhost",
       [ENV.frontendUrl]: frontendUrl,
-      [ENV.corsOrigins]: [...new Set([DEV_FRONTEND_ORIGIN, frontendUrl])].join(","),
+      [ENV.corsOrigins]: [...new Set([...origins, frontendUrl])].join(","),
       [ENV.handlerKind]: "enhanced",
       [ENV.serviceVersion]: serviceVersion(repoRoot),
       [ENV.dynamoDbEndpoint]: endpoint,
@@ -283,8 +314,8 @@ async function seedAdminRole(endpoint: string, table: string, userId: string, em
   }
 }
 
-/** Every address key either registry-api revision reads (3b58af3: zipCode; HEAD and the contract: postalCode). */
-const EMPTY_ADDRESS = { street: "", city: "", state: "", postalCode: "", zipCode: "", country: "" };
+/** An unknown address in the stored shape (registry-api 3b58af3 reads `zipCode`, HEAD `postalCode`). */
+const EMPTY_ADDRESS = { street: "", city: "", state: "", country: "", postalCode: "", zipCode: "" };
 
 /**
  * Make sure an admin with this email and password exists: a new person item in the contract's field
@@ -310,7 +341,7 @@ export async function seedAdmin(endpoint: string | DynamoDBClient, peopleTable: 
           Key: { id: existingId },
           UpdateExpression:
             "SET passwordHash = :h, isAdmin = :t, isActive = :t, requirePasswordChange = :f, failedLoginAttempts = :z, updatedAt = :now, lastPasswordChange = :now, " +
-            "emailVerified = :t, phone = if_not_exists(phone, :empty), dateOfBirth = if_not_exists(dateOfBirth, :empty), address = if_not_exists(address, :address) " +
+            "phone = if_not_exists(phone, :empty), dateOfBirth = if_not_exists(dateOfBirth, :empty), address = if_not_exists(address, :address), emailVerified = if_not_exists(emailVerified, :t) " +
             "ADD version :one REMOVE accountLockedUntil, password",
           ExpressionAttributeValues: { ":h": passwordHash, ":t": true, ":f": false, ":z": 0, ":now": now, ":one": 1, ":empty": "", ":address": EMPTY_ADDRESS },
         }),
@@ -326,15 +357,15 @@ export async function seedAdmin(endpoint: string | DynamoDBClient, peopleTable: 
           firstName: "Local",
           lastName: "Admin",
           email,
-          passwordHash,
-          // Every field the registry-api's person models require, so the integrated app can read this item too.
+          // Every field the registry-api app's models require on a person item, so it can read this one.
           phone: "",
           dateOfBirth: "",
           address: EMPTY_ADDRESS,
+          emailVerified: true,
+          passwordHash,
           isAdmin: true,
           isActive: true,
           requirePasswordChange: false,
-          emailVerified: true,
           failedLoginAttempts: 0,
           createdAt: now,
           updatedAt: now,

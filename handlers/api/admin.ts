@@ -40,7 +40,16 @@ export async function dashboard(_ctx: RequestContext): Promise<Reply> {
     .flatMap((r) => (r.Items ?? []) as Item[])
     .sort((a, b) => String(b.timestamp).localeCompare(String(a.timestamp)))
     .slice(0, RECENT_AUDIT);
-  return json(200, { totals: { people, projects, activeProjects, subscriptions }, recentAudit });
+  // The flat numbers are what the web frontend reads; `totals` stays for the other clients.
+  return json(200, {
+    totalPeople: people,
+    totalProjects: projects,
+    totalSubscriptions: subscriptions,
+    activeProjects,
+    timestamp: new Date().toISOString(),
+    totals: { people, projects, activeProjects, subscriptions },
+    recentAudit,
+  });
 }
 
 export async function adminPasswordReset(ctx: RequestContext): Promise<Reply> {

@@ -6,7 +6,8 @@ import { health } from "./health";
 import { changePassword, checkReset, confirmReset, csrfToken, requestReset } from "./password";
 import { createPerson, deletePerson, getPersonRoute, listPeople, listPersonSubscriptions, updatePerson } from "./people";
 import { createProject, deleteProject, getProjectRoute, listProjects, listSubscribers, updateProject } from "./projects";
-import { createSubscription, deleteSubscription, listSubscriptions, subscribeRoute, unsubscribeRoute } from "./subscriptions";
+import { checkEmail, checkSubscription, publicSubscribe } from "./public";
+import { createSubscription, deleteSubscription, listSubscriptions, subscribeRoute, unsubscribeRoute, updateSubscription } from "./subscriptions";
 
 const serve = createHandler("api", {
   [routeKey("GET", "/health")]: health,
@@ -31,9 +32,13 @@ const serve = createHandler("api", {
   [routeKey("DELETE", "/projects/{id}/unsubscribe/{personId}")]: unsubscribeRoute,
   [routeKey("GET", "/subscriptions")]: listSubscriptions,
   [routeKey("POST", "/subscriptions")]: createSubscription,
+  [routeKey("PUT", "/subscriptions/{id}")]: updateSubscription,
   [routeKey("DELETE", "/subscriptions/{id}")]: deleteSubscription,
   [routeKey("GET", "/admin/dashboard")]: dashboard,
   [routeKey("POST", "/admin/password-reset")]: adminPasswordReset,
+  [routeKey("POST", "/v2/people/check-email")]: checkEmail,
+  [routeKey("POST", "/v2/subscriptions/check")]: checkSubscription,
+  [routeKey("POST", "/v2/public/subscribe")]: publicSubscribe,
 });
 
 export async function handler(event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> {

@@ -6,24 +6,27 @@ import { audit } from "../lib/audit";
 import { createResetToken, SET_PASSWORD_TTL_SECONDS } from "../lib/credentials";
 import { ddb, type Item, isConditionFailure, queryAll, scanPage, table, updateWithVersion } from "../lib/db";
 import { renderEmail, sendEmail } from "../lib/email";
-import { HttpError, json, noContent, notFound, type Reply } from "../lib/http";
-import { findPersonByEmail, getPerson, itemVersion, normaliseEmail, safePerson } from "../lib/people";
+import { HttpError, json, listReply, noContent, notFound, type Reply } from "../lib/http";
+import { addressItem, findPersonByEmail, getPerson, itemVersion, normaliseEmail, personItemDefaults, safePerson } from "../lib/people";
 import { type RequestContext, requirePrincipal, requireSelfOrAdmin } from "../lib/pipeline";
 import { endSessionsOf } from "../lib/sessions";
 import { emailField, isoDate, nonEmpty, pageQuery } from "../lib/validation";
 import * as z from "zod/mini";
-import { removeSubscription } from "./subscriptions";
+import { removeSubscription, subscriptionView } from "./subscriptions";
 
 const text = (max: number) => z.string().check(z.maxLength(max));
+// `zipCode` is accepted as another name for `postalCode` (registry-api 3b58af3's model used it).
 const Address = z.strictObject({
   street: z.optional(text(200)),
   city: z.optional(text(100)),
   state: z.optional(text(100)),
   country: z.optional(text(100)),
   postalCode: z.optional(text(20)),
+  zipCode: z.optional(text(20)),
 });
-const dateOfBirth = isoDate.check(z.refine((s) => s <= new Date().toISOString().slice(0, 10), "Must not be in the future"));
-const phone = z.string().check(z.minLength(1), z.maxLength(40));
+// "" means unknown: the person view reports unknown values that way, so a client may send them back.
+const dateOfBirth = z.union([z.literal(""), isoDate.check(z.refine((s) => s <= new Date().toISOString().slice(0, 10), "Must not be in the future"))]);
+const phone = z.string().check(z.maxLength(40));
 
 const CreatePerson = z.strictObject({
   firstName: nonEmpty(100),
@@ -42,7 +45,8 @@ const profileUpdate = {
   phone: z.optional(z.nullable(phone)),
   dateOfBirth: z.optional(z.nullable(dateOfBirth)),
   address: z.optional(z.nullable(Address)),
-  version: z.number().check(z.int(), z.gte(1)),
+  // Optional: when given it must match (409 CONFLICT); without it the last writer wins.
+  version: z.optional(z.number().check(z.int(), z.gte(1))),
 };
 const SelfUpdate = z.strictObject(profileUpdate);
 const AdminUpdate = z.strictObject({ ...profileUpdate, isAdmin: z.optional(z.boolean()), isActive: z.optional(z.boolean()) });
@@ -52,8 +56,7 @@ const emailExists = (): HttpError => new HttpError(409, "EMAIL_EXISTS", "A perso
 export async function listPeople(ctx: RequestContext): Promise<Reply> {
   const { limit, nextToken } = pageQuery(ctx.query);
   const page = await scanPage("PeopleTable", limit, nextToken);
-  const people = page.items.map(safePerson);
-  return json(200, { people, count: people.length, ...(page.nextToken ? { nextToken: page.nextToken } : {}) });
+  return listReply(page.items.map(safePerson), { nextToken: page.nextToken });
 }
 
 /** Other people holding this email (the index is the lookup; never a scan). */
@@ -66,20 +69,38 @@ async function holdersOf(email: string): Promise<Item[]> {
 
 export async function createPerson(ctx: RequestContext): Promise<Reply> {
   const body = ctx.body(CreatePerson);
+  const person = await insertPerson(ctx, body);
+  return json(201, safePerson(person));
+}
+
+/** The profile fields of a new person. */
+export interface NewPerson {
+  firstName: string;
+  lastName: string;
+  email: string;
+  phone?: string;
+  dateOfBirth?: string;
+  address?: Record<string, string | undefined>;
+}
+
+/**
+ * Store a new person (no password: the welcome email carries a set-password link) with every field the
+ * registry-api app's models require; 409 EMAIL_EXISTS when the email is taken. Shared by registration
+ * and the public subscribe flow.
+ */
+export async function insertPerson(ctx: RequestContext, body: NewPerson): Promise<Item> {
   const email = normaliseEmail(body.email);
   if (await findPersonByEmail(email)) throw emailExists();
   const now = new Date().toISOString();
   const person: Item = {
     id: randomUUID(),
+    ...personItemDefaults(),
     firstName: body.firstName,
     lastName: body.lastName,
     email,
     ...(body.phone !== undefined ? { phone: body.phone } : {}),
     ...(body.dateOfBirth !== undefined ? { dateOfBirth: body.dateOfBirth } : {}),
-    ...(body.address !== undefined ? { address: body.address } : {}),
-    isAdmin: false,
-    isActive: true,
-    requirePasswordChange: false,
+    address: addressItem(body.address),
     failedLoginAttempts: 0,
     createdAt: now,
     updatedAt: now,
@@ -98,7 +119,7 @@ export async function createPerson(ctx: RequestContext): Promise<Reply> {
     { action: "PERSON_CREATED", personId: String(person.id), success: true, ipAddress: ctx.ip, userAgent: ctx.userAgent, details: { by: ctx.principal?.id ?? "self-registration" } },
     ctx.log,
   );
-  return json(201, { person: safePerson(person) });
+  return person;
 }
 
 export async function getPersonRoute(ctx: RequestContext): Promise<Reply> {
@@ -106,7 +127,7 @@ export async function getPersonRoute(ctx: RequestContext): Promise<Reply> {
   // The caller's own item was just read (consistently) to authenticate them.
   const person = p.id === ctx.params.id ? p.person : await getPerson(ctx.params.id);
   if (!person) throw notFound("Person");
-  return json(200, { person: safePerson(person) });
+  return json(200, safePerson(person));
 }
 
 export async function updatePerson(ctx: RequestContext): Promise<Reply> {
@@ -118,6 +139,10 @@ export async function updatePerson(ctx: RequestContext): Promise<Reply> {
 
   const current = await getPerson(ctx.params.id);
   if (!current) throw notFound("Person");
+  // Always-present fields: null (clear) stores the "unknown" value; an address is stored whole.
+  if (changes.phone === null) changes.phone = "";
+  if (changes.dateOfBirth === null) changes.dateOfBirth = "";
+  if (changes.address !== undefined) changes.address = addressItem(changes.address);
   if (changes.email !== undefined) {
     changes.email = normaliseEmail(changes.email);
     if (changes.email !== current.email && (await holdersOf(changes.email)).some((h) => h.id !== current.id)) throw emailExists();
@@ -130,7 +155,7 @@ export async function updatePerson(ctx: RequestContext): Promise<Reply> {
   }
   if (changes.isActive === false) await endSessionsOf(ctx.params.id);
   await audit({ action: "PERSON_UPDATED", personId: ctx.params.id, success: true, ipAddress: ctx.ip, userAgent: ctx.userAgent, details: { fields, by: p.id } }, ctx.log);
-  return json(200, { person: safePerson(updated) });
+  return json(200, safePerson(updated));
 }
 
 export async function deletePerson(ctx: RequestContext): Promise<Reply> {
@@ -156,5 +181,5 @@ export async function listPersonSubscriptions(ctx: RequestContext): Promise<Repl
   requireSelfOrAdmin(ctx, ctx.params.id);
   if (!(await getPerson(ctx.params.id))) throw notFound("Person");
   const subscriptions = await personSubscriptions(ctx.params.id);
-  return json(200, { subscriptions, count: subscriptions.length });
+  return listReply(subscriptions.map(subscriptionView), { complete: true });
 }

@@ -3,22 +3,29 @@ import { randomUUID } from "node:crypto";
 import { BatchGetCommand, DeleteCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { audit } from "../lib/audit";
 import { ddb, type Item, isConditionFailure, queryAll, scanPage, table, updateWithVersion } from "../lib/db";
-import { HttpError, json, noContent, notFound, type Reply } from "../lib/http";
-import { itemVersion, safePerson } from "../lib/people";
+import { HttpError, json, listReply, noContent, notFound, type Reply } from "../lib/http";
+import { itemVersion, safePerson, timestamp } from "../lib/people";
 import { type RequestContext, requirePrincipal } from "../lib/pipeline";
 import { isoDateOrDateTime, nonEmpty, pageQuery } from "../lib/validation";
 import * as z from "zod/mini";
 import { getProject } from "./subscriptions";
 
-export const PROJECT_STATUSES = ["active", "inactive", "completed"] as const;
+export const PROJECT_STATUSES = ["active", "inactive", "completed", "cancelled"] as const;
 
+const text = (max: number) => z.string().check(z.maxLength(max));
 const projectFields = {
   name: nonEmpty(200),
-  description: z.string().check(z.maxLength(5000)),
+  description: text(5000),
   status: z.enum(PROJECT_STATUSES),
   maxParticipants: z.number().check(z.int(), z.gte(0), z.lte(1_000_000)),
   startDate: isoDateOrDateTime,
   endDate: isoDateOrDateTime,
+  // The real clients' model fields (web frontend, registry-api HEAD).
+  registrationEndDate: isoDateOrDateTime,
+  isEnabled: z.boolean(),
+  category: text(100),
+  location: text(200),
+  requirements: text(5000),
 };
 const CreateProject = z.strictObject({
   name: projectFields.name,
@@ -27,6 +34,13 @@ const CreateProject = z.strictObject({
   maxParticipants: z.optional(projectFields.maxParticipants),
   startDate: z.optional(projectFields.startDate),
   endDate: z.optional(projectFields.endDate),
+  registrationEndDate: z.optional(projectFields.registrationEndDate),
+  isEnabled: z.optional(projectFields.isEnabled),
+  category: z.optional(projectFields.category),
+  location: z.optional(projectFields.location),
+  requirements: z.optional(projectFields.requirements),
+  // The frontend's form sends one; the server always records the caller instead.
+  createdBy: z.optional(text(200)),
 });
 const UpdateProject = z.strictObject({
   name: z.optional(projectFields.name),
@@ -35,8 +49,17 @@ const UpdateProject = z.strictObject({
   maxParticipants: z.optional(projectFields.maxParticipants),
   startDate: z.optional(z.nullable(projectFields.startDate)),
   endDate: z.optional(z.nullable(projectFields.endDate)),
-  version: z.number().check(z.int(), z.gte(1)),
+  registrationEndDate: z.optional(z.nullable(projectFields.registrationEndDate)),
+  isEnabled: z.optional(projectFields.isEnabled),
+  category: z.optional(z.nullable(projectFields.category)),
+  location: z.optional(z.nullable(projectFields.location)),
+  requirements: z.optional(z.nullable(projectFields.requirements)),
+  // Optional: when given it must match (409 CONFLICT); without it the last writer wins.
+  version: z.optional(z.number().check(z.int(), z.gte(1))),
 });
+
+/** Optional model fields stored as given. */
+const OPTIONAL_FIELDS = ["description", "startDate", "endDate", "registrationEndDate", "category", "location", "requirements"] as const;
 
 function assertDateOrder(start: unknown, end: unknown): void {
   if (typeof start === "string" && typeof end === "string" && Date.parse(start) > Date.parse(end)) {
@@ -44,13 +67,21 @@ function assertDateOrder(start: unknown, end: unknown): void {
   }
 }
 
-export const projectView = (item: Item): Item => ({ ...item, version: itemVersion(item), subscriberCount: typeof item.subscriberCount === "number" ? item.subscriberCount : undefined });
+/** A project as clients read it; projects written by the registry-api app lack version, counter and flag. */
+export const projectView = (item: Item): Item => ({
+  ...item,
+  description: typeof item.description === "string" ? item.description : "",
+  isEnabled: item.isEnabled !== false,
+  createdAt: timestamp(item.createdAt),
+  updatedAt: timestamp(item.updatedAt),
+  version: itemVersion(item),
+  subscriberCount: typeof item.subscriberCount === "number" ? item.subscriberCount : undefined,
+});
 
 export async function listProjects(ctx: RequestContext): Promise<Reply> {
   const { limit, nextToken } = pageQuery(ctx.query);
   const page = await scanPage("ProjectsTable", limit, nextToken);
-  const projects = page.items.map(projectView);
-  return json(200, { projects, count: projects.length, ...(page.nextToken ? { nextToken: page.nextToken } : {}) });
+  return listReply(page.items.map(projectView), { nextToken: page.nextToken });
 }
 
 export async function createProject(ctx: RequestContext): Promise<Reply> {
@@ -61,26 +92,25 @@ export async function createProject(ctx: RequestContext): Promise<Reply> {
   const project: Item = {
     id: randomUUID(),
     name: body.name,
-    ...(body.description !== undefined ? { description: body.description } : {}),
     status: body.status ?? "active",
     maxParticipants: body.maxParticipants ?? 0,
-    ...(body.startDate !== undefined ? { startDate: body.startDate } : {}),
-    ...(body.endDate !== undefined ? { endDate: body.endDate } : {}),
+    isEnabled: body.isEnabled ?? true,
     subscriberCount: 0,
     createdBy: p.id,
     createdAt: now,
     updatedAt: now,
     version: 1,
   };
+  for (const f of OPTIONAL_FIELDS) if (body[f] !== undefined) project[f] = body[f];
   await ddb().send(new PutCommand({ TableName: table("ProjectsTable"), Item: project, ConditionExpression: "attribute_not_exists(id)" }));
   await audit({ action: "PROJECT_CREATED", personId: p.id, success: true, ipAddress: ctx.ip, userAgent: ctx.userAgent, details: { projectId: project.id } }, ctx.log);
-  return json(201, { project: projectView(project) });
+  return json(201, projectView(project));
 }
 
 export async function getProjectRoute(ctx: RequestContext): Promise<Reply> {
   const project = await getProject(ctx.params.id);
   if (!project) throw notFound("Project");
-  return json(200, { project: projectView(project) });
+  return json(200, projectView(project));
 }
 
 export async function updateProject(ctx: RequestContext): Promise<Reply> {
@@ -101,7 +131,7 @@ export async function updateProject(ctx: RequestContext): Promise<Reply> {
     throw new HttpError(409, "CONFLICT", `The project was changed by someone else (current version ${itemVersion(now)})`);
   }
   await audit({ action: "PROJECT_UPDATED", personId: p.id, success: true, ipAddress: ctx.ip, userAgent: ctx.userAgent, details: { projectId: ctx.params.id, fields } }, ctx.log);
-  return json(200, { project: projectView(updated) });
+  return json(200, projectView(updated));
 }
 
 const projectSubscriptions = (projectId: string): Promise<Item[]> =>
@@ -135,9 +165,18 @@ export async function listSubscribers(ctx: RequestContext): Promise<Reply> {
       keys = out.UnprocessedKeys?.[table("PeopleTable")]?.Keys as Record<string, unknown>[] | undefined;
     }
   }
+  // One row per subscription: the person's safe view with the subscription's fields beside it.
   const subscribers = subs.map((s) => {
-    const person = people.get(String(s.personId));
-    return { ...s, person: person ? safePerson(person) : null };
+    const person = people.get(String(s.personId)) ?? { id: s.personId };
+    const status = typeof s.status === "string" ? s.status : "active";
+    return {
+      ...safePerson(person),
+      subscriptionId: s.id,
+      status,
+      subscriptionStatus: status,
+      notes: typeof s.notes === "string" ? s.notes : "",
+      subscribedAt: timestamp(s.createdAt),
+    };
   });
-  return json(200, { subscribers, count: subscribers.length });
+  return listReply(subscribers, { complete: true });
 }

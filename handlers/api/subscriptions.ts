@@ -1,25 +1,41 @@
 // Subscriptions. One subscription per (person, project), enforced atomically: its id is derived from
 // the pair, so a second create fails its condition. Capacity is an atomic counter on the project
 // (`subscriberCount` < maxParticipants) written in the same transaction, so 20 parallel requests for
-// 5 places give exactly 5.
+// 5 places give exactly 5. Only active subscriptions hold a place: a pending one (the public subscribe
+// flow) takes its place when an admin activates it, with the same atomic check.
 import { createHash } from "node:crypto";
 import { DeleteCommand, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { audit } from "../lib/audit";
 import { cancellationCodes, ddb, type Item, isConditionFailure, scanPage, table } from "../lib/db";
-import { HttpError, json, noContent, notFound, type Reply } from "../lib/http";
-import { getPerson } from "../lib/people";
-import { type RequestContext, requireSelfOrAdmin } from "../lib/pipeline";
+import { HttpError, json, listReply, noContent, notFound, rawBody, type Reply } from "../lib/http";
+import { getPerson, timestamp } from "../lib/people";
+import { type RequestContext, requirePrincipal, requireSelfOrAdmin } from "../lib/pipeline";
 import { pageQuery, uuidV4 } from "../lib/validation";
 import * as z from "zod/mini";
 
 export const SUBSCRIPTION_STATUSES = ["active", "pending", "inactive", "cancelled", "completed"] as const;
 
+const notes = z.string().check(z.maxLength(2000));
+// `subscribedBy` is sent by the web frontend; the server records the caller instead.
+const subscribedBy = z.string().check(z.maxLength(200));
 const CreateSubscription = z.strictObject({
   personId: uuidV4,
   projectId: uuidV4,
   status: z.optional(z.enum(SUBSCRIPTION_STATUSES)),
-  notes: z.optional(z.string().check(z.maxLength(2000))),
+  notes: z.optional(notes),
+  subscribedBy: z.optional(subscribedBy),
 });
+const SubscribeBody = z.strictObject({ notes: z.optional(notes), subscribedBy: z.optional(subscribedBy) });
+const UpdateSubscription = z.strictObject({ status: z.optional(z.enum(SUBSCRIPTION_STATUSES)), notes: z.optional(notes) });
+
+/** Whether a subscription holds one of the project's places (records without a status are active ones). */
+export const holdsPlace = (sub: Item): boolean => sub.status === undefined || sub.status === "active";
+
+/** A subscription as clients read it (the web frontend reads `subscribedAt`). */
+export function subscriptionView(item: Item): Item {
+  const status = typeof item.status === "string" ? item.status : "active";
+  return { ...item, status, notes: typeof item.notes === "string" ? item.notes : "", createdAt: timestamp(item.createdAt), updatedAt: timestamp(item.updatedAt), subscribedAt: timestamp(item.createdAt) };
+}
 
 /** The subscription id for a (person, project) pair: UUID-v4-shaped, derived from the pair. */
 export function subscriptionId(personId: string, projectId: string): string {
@@ -33,7 +49,7 @@ export async function getProject(id: string): Promise<Item | undefined> {
   return out.Item as Item | undefined;
 }
 
-async function getSubscription(id: string): Promise<Item | undefined> {
+export async function getSubscription(id: string): Promise<Item | undefined> {
   const out = await ddb().send(new GetCommand({ TableName: table("SubscriptionsTable"), Key: { id }, ConsistentRead: true }));
   return out.Item as Item | undefined;
 }
@@ -42,7 +58,15 @@ async function getSubscription(id: string): Promise<Item | undefined> {
 async function ensureSubscriberCount(project: Item): Promise<void> {
   if (typeof project.subscriberCount === "number") return;
   const out = await ddb().send(
-    new QueryCommand({ TableName: table("SubscriptionsTable"), IndexName: "ProjectIndex", KeyConditionExpression: "projectId = :p", ExpressionAttributeValues: { ":p": project.id }, Select: "COUNT" }),
+    new QueryCommand({
+      TableName: table("SubscriptionsTable"),
+      IndexName: "ProjectIndex",
+      KeyConditionExpression: "projectId = :p",
+      FilterExpression: "attribute_not_exists(#s) OR #s = :active",
+      ExpressionAttributeNames: { "#s": "status" },
+      ExpressionAttributeValues: { ":p": project.id, ":active": "active" },
+      Select: "COUNT",
+    }),
   );
   try {
     await ddb().send(
@@ -58,6 +82,9 @@ async function ensureSubscriberCount(project: Item): Promise<void> {
     if (!isConditionFailure(err)) throw err;
   }
 }
+
+/** The project has a free place (0 or no maxParticipants means unlimited). */
+const HAS_ROOM = "(attribute_not_exists(maxParticipants) OR maxParticipants = :zero OR subscriberCount < maxParticipants)";
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -80,8 +107,13 @@ export async function sendTransaction(command: TransactWriteCommand, attempts = 
   }
 }
 
-export async function subscribe(ctx: RequestContext, personId: string, projectId: string, extra: { status?: string; notes?: string } = {}): Promise<Item> {
-  const [person, project] = await Promise.all([getPerson(personId), getProject(projectId)]);
+export async function subscribe(
+  ctx: RequestContext,
+  personId: string,
+  projectId: string,
+  extra: { status?: string; notes?: string; project?: Item } = {},
+): Promise<Item> {
+  const [person, project] = await Promise.all([getPerson(personId), extra.project ?? getProject(projectId)]);
   if (!person) throw notFound("Person");
   if (!project) throw notFound("Project");
   if (project.status !== "active") throw new HttpError(409, "PROJECT_NOT_ACTIVE", "The project is not open for subscriptions");
@@ -105,27 +137,39 @@ export async function subscribe(ctx: RequestContext, personId: string, projectId
     personId,
     projectId,
     status: extra.status ?? "active",
-    ...(extra.notes !== undefined ? { notes: extra.notes } : {}),
+    notes: extra.notes ?? "",
+    subscribedBy: ctx.principal?.id ?? personId,
     createdAt: now,
     updatedAt: now,
   };
+  // The project item is checked (exists, active) either way; only a place-holding subscription counts.
+  const projectCheck = holdsPlace(item)
+    ? {
+        Update: {
+          TableName: table("ProjectsTable"),
+          Key: { id: projectId },
+          UpdateExpression: "SET subscriberCount = subscriberCount + :one",
+          ConditionExpression: `attribute_exists(id) AND #status = :active AND ${HAS_ROOM}`,
+          ExpressionAttributeNames: { "#status": "status" },
+          ExpressionAttributeValues: { ":one": 1, ":zero": 0, ":active": "active" },
+        },
+      }
+    : {
+        ConditionCheck: {
+          TableName: table("ProjectsTable"),
+          Key: { id: projectId },
+          ConditionExpression: "attribute_exists(id) AND #status = :active",
+          ExpressionAttributeNames: { "#status": "status" },
+          ExpressionAttributeValues: { ":active": "active" },
+        },
+      };
   const transaction = new TransactWriteCommand({
-        TransactItems: [
-          { Put: { TableName: table("SubscriptionsTable"), Item: item, ConditionExpression: "attribute_not_exists(id)" } },
-          {
-            Update: {
-              TableName: table("ProjectsTable"),
-              Key: { id: projectId },
-              UpdateExpression: "SET subscriberCount = subscriberCount + :one",
-              ConditionExpression:
-                "attribute_exists(id) AND #status = :active AND (attribute_not_exists(maxParticipants) OR maxParticipants = :zero OR subscriberCount < maxParticipants)",
-              ExpressionAttributeNames: { "#status": "status" },
-              ExpressionAttributeValues: { ":one": 1, ":zero": 0, ":active": "active" },
-            },
-          },
-          { ConditionCheck: { TableName: table("PeopleTable"), Key: { id: personId }, ConditionExpression: "attribute_exists(id)" } },
-        ],
-      });
+    TransactItems: [
+      { Put: { TableName: table("SubscriptionsTable"), Item: item, ConditionExpression: "attribute_not_exists(id)" } },
+      projectCheck,
+      { ConditionCheck: { TableName: table("PeopleTable"), Key: { id: personId }, ConditionExpression: "attribute_exists(id)" } },
+    ],
+  });
   try {
     await sendTransaction(transaction);
   } catch (err) {
@@ -148,6 +192,7 @@ export async function subscribe(ctx: RequestContext, personId: string, projectId
 
 /** Delete a subscription and give its place back; false when it was already gone. */
 export async function removeSubscription(sub: Item): Promise<boolean> {
+  if (!holdsPlace(sub)) return deleteOnly(sub);
   try {
     await sendTransaction(
       new TransactWriteCommand({
@@ -173,6 +218,10 @@ export async function removeSubscription(sub: Item): Promise<boolean> {
     if (codes[1] !== "ConditionalCheckFailed") throw err;
   }
   // The project is gone or keeps no counter: just delete the subscription.
+  return deleteOnly(sub);
+}
+
+async function deleteOnly(sub: Item): Promise<boolean> {
   try {
     await ddb().send(new DeleteCommand({ TableName: table("SubscriptionsTable"), Key: { id: sub.id }, ConditionExpression: "attribute_exists(id)" }));
     return true;
@@ -195,8 +244,11 @@ async function unsubscribeItem(ctx: RequestContext, sub: Item): Promise<Reply> {
 
 export async function subscribeRoute(ctx: RequestContext): Promise<Reply> {
   requireSelfOrAdmin(ctx, ctx.params.personId);
-  const subscription = await subscribe(ctx, ctx.params.personId, ctx.params.id);
-  return json(201, { subscription });
+  // The web frontend sends `{}` or `{notes, subscribedBy}`; a missing body is fine too.
+  const raw = rawBody(ctx.event);
+  const body = raw === undefined || raw.trim() === "" ? {} : ctx.body(SubscribeBody);
+  const subscription = await subscribe(ctx, ctx.params.personId, ctx.params.id, { notes: body.notes });
+  return json(201, subscriptionView(subscription));
 }
 
 export async function unsubscribeRoute(ctx: RequestContext): Promise<Reply> {
@@ -222,14 +274,84 @@ export async function unsubscribeRoute(ctx: RequestContext): Promise<Reply> {
 export async function listSubscriptions(ctx: RequestContext): Promise<Reply> {
   const { limit, nextToken } = pageQuery(ctx.query);
   const page = await scanPage("SubscriptionsTable", limit, nextToken);
-  return json(200, { subscriptions: page.items, count: page.items.length, ...(page.nextToken ? { nextToken: page.nextToken } : {}) });
+  return listReply(page.items.map(subscriptionView), { nextToken: page.nextToken });
 }
 
 export async function createSubscription(ctx: RequestContext): Promise<Reply> {
   const body = ctx.body(CreateSubscription);
   requireSelfOrAdmin(ctx, body.personId);
   const subscription = await subscribe(ctx, body.personId, body.projectId, { status: body.status, notes: body.notes });
-  return json(201, { subscription });
+  return json(201, subscriptionView(subscription));
+}
+
+/**
+ * Admin: change a subscription's status or notes. Taking a place (e.g. activating a pending one) checks
+ * capacity atomically (409 PROJECT_FULL); giving one up returns it. The status it had is a condition,
+ * so two admins acting at once cannot both move the counter.
+ */
+export async function updateSubscription(ctx: RequestContext): Promise<Reply> {
+  const body = ctx.body(UpdateSubscription);
+  if (body.status === undefined && body.notes === undefined) {
+    throw new HttpError(400, "VALIDATION_ERROR", "Nothing to update", [{ field: "body", code: "empty_update", message: "Give status or notes" }]);
+  }
+  const current = await getSubscription(ctx.params.id);
+  if (!current) throw notFound("Subscription");
+  const next: Item = { ...current, ...(body.status !== undefined ? { status: body.status } : {}), ...(body.notes !== undefined ? { notes: body.notes } : {}) };
+  const delta = Number(holdsPlace(next)) - Number(holdsPlace(current));
+  const now = new Date().toISOString();
+  const subscriptionUpdate = {
+    TableName: table("SubscriptionsTable"),
+    Key: { id: current.id },
+    UpdateExpression: "SET #s = :next, notes = :notes, updatedAt = :now",
+    ConditionExpression: current.status === undefined ? "attribute_exists(id) AND attribute_not_exists(#s)" : "attribute_exists(id) AND #s = :was",
+    ExpressionAttributeNames: { "#s": "status" },
+    ExpressionAttributeValues: { ":next": next.status ?? "active", ":notes": typeof next.notes === "string" ? next.notes : "", ":now": now, ...(current.status === undefined ? {} : { ":was": current.status }) },
+  };
+  const changed = (): HttpError => new HttpError(409, "CONFLICT", "The subscription was changed by someone else; reload it");
+  if (delta === 0) {
+    try {
+      await ddb().send(new UpdateCommand(subscriptionUpdate));
+    } catch (err) {
+      if (isConditionFailure(err)) throw changed();
+      throw err;
+    }
+  } else {
+    const project = await getProject(String(current.projectId));
+    if (project) await ensureSubscriberCount(project);
+    const counter =
+      delta > 0
+        ? { UpdateExpression: "SET subscriberCount = subscriberCount + :one", ConditionExpression: `attribute_exists(id) AND ${HAS_ROOM}`, ExpressionAttributeValues: { ":one": 1, ":zero": 0 } }
+        : { UpdateExpression: "SET subscriberCount = subscriberCount - :one", ConditionExpression: "attribute_exists(id) AND subscriberCount > :zero", ExpressionAttributeValues: { ":one": 1, ":zero": 0 } };
+    try {
+      await sendTransaction(
+        new TransactWriteCommand({
+          TransactItems: [{ Update: subscriptionUpdate }, { Update: { TableName: table("ProjectsTable"), Key: { id: current.projectId }, ...counter } }],
+        }),
+      );
+    } catch (err) {
+      const codes = cancellationCodes(err);
+      if (!codes) throw err;
+      if (codes[0] === "ConditionalCheckFailed") throw changed();
+      if (codes[1] !== "ConditionalCheckFailed") throw new HttpError(409, "CONFLICT", "The project is busy; try again");
+      if (delta > 0) {
+        if (!project) throw notFound("Project");
+        throw new HttpError(409, "PROJECT_FULL", "The project has no places left");
+      }
+      // Giving a place back to a project that is gone (or keeps no counter): only the subscription changes.
+      try {
+        await ddb().send(new UpdateCommand(subscriptionUpdate));
+      } catch (e) {
+        if (isConditionFailure(e)) throw changed();
+        throw e;
+      }
+    }
+  }
+  const admin = requirePrincipal(ctx);
+  await audit(
+    { action: "SUBSCRIPTION_UPDATED", personId: String(current.personId), success: true, ipAddress: ctx.ip, userAgent: ctx.userAgent, details: { projectId: current.projectId, subscriptionId: current.id, status: next.status, by: admin.id } },
+    ctx.log,
+  );
+  return json(200, subscriptionView({ ...next, status: next.status ?? "active", updatedAt: now }));
 }
 
 export async function deleteSubscription(ctx: RequestContext): Promise<Reply> {

@@ -8,7 +8,7 @@ export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
 export type Access = "public" | "user" | "admin";
 
 /** Rate-limit rule a route counts against (see RATE_LIMITS). */
-export type RateLimitRule = "login" | "passwordReset" | "registration" | "default";
+export type RateLimitRule = "login" | "passwordReset" | "registration" | "publicCheck" | "publicSubscribe" | "default";
 
 export interface RouteSpec {
   method: HttpMethod;
@@ -58,9 +58,15 @@ export const ROUTES: readonly RouteSpec[] = [
   route("DELETE", "/projects/{id}/unsubscribe/{personId}", "api", "user", "Unsubscribe a person from a project"),
   route("GET", "/subscriptions", "api", "admin", "List subscriptions"),
   route("POST", "/subscriptions", "api", "user", "Create a subscription"),
+  route("PUT", "/subscriptions/{id}", "api", "admin", "Change a subscription's status or notes (activating checks capacity)"),
   route("DELETE", "/subscriptions/{id}", "api", "user", "Delete a subscription"),
   route("GET", "/admin/dashboard", "api", "admin", "Totals and recent audit entries"),
   route("POST", "/admin/password-reset", "api", "admin", "Send a person a password reset link"),
+  // The web frontend's public subscribe page: no token and no CSRF header, so rate limits and strict
+  // validation are what protect these three.
+  route("POST", "/v2/people/check-email", "api", "public", "Whether a person with this email exists", { rateLimit: "publicCheck" }),
+  route("POST", "/v2/subscriptions/check", "api", "public", "Whether this email is subscribed to a project", { rateLimit: "publicCheck" }),
+  route("POST", "/v2/public/subscribe", "api", "public", "Ask to join a project (pending subscription; creates the person if new)", { rateLimit: "publicSubscribe" }),
 ];
 
 export interface RateLimitSpec {
@@ -68,7 +74,7 @@ export interface RateLimitSpec {
   limit: number;
   windowSeconds: number;
   /** What the counter is keyed on besides the route. */
-  key: "ip" | "ip+email";
+  key: "ip" | "ip+email" | "email";
 }
 
 /**
@@ -82,6 +88,11 @@ export const RATE_LIMITS: Readonly<Record<RateLimitRule, readonly RateLimitSpec[
   ],
   passwordReset: [{ limit: 3, windowSeconds: 60 * 60, key: "ip+email" }],
   registration: [{ limit: 10, windowSeconds: 60 * 60, key: "ip" }],
+  publicCheck: [{ limit: 20, windowSeconds: 60 * 60, key: "ip" }],
+  publicSubscribe: [
+    { limit: 10, windowSeconds: 60 * 60, key: "ip" },
+    { limit: 3, windowSeconds: 60 * 60, key: "email" },
+  ],
   default: [{ limit: 100, windowSeconds: 60, key: "ip" }],
 };
 
@@ -150,4 +161,4 @@ export function gatewayRoutes(opts: { greedy: boolean }): GatewayRoute[] {
 }
 
 /** Status and body the gateway itself answers for a path no route matches (a Gateway Response, not a function). */
-export const GATEWAY_NOT_FOUND = { statusCode: 404, body: { error: "Not found", code: "NOT_FOUND" } } as const;
+export const GATEWAY_NOT_FOUND = { statusCode: 404, body: { error: "Not found", code: "NOT_FOUND", detail: "Not found" } } as const;

@@ -19,6 +19,7 @@ export const AUDIT_ACTIONS = [
   "PROJECT_UPDATED",
   "PROJECT_DELETED",
   "SUBSCRIPTION_CREATED",
+  "SUBSCRIPTION_UPDATED",
   "SUBSCRIPTION_DELETED",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

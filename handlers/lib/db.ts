@@ -120,11 +120,12 @@ export function versionCondition(expected: number): { expression: string; values
 }
 
 /**
- * Partial update of an existing item keyed by `id`, guarded by its `version` (optimistic concurrency):
- * a `null` value removes the field; `updatedAt` and `version` are bumped. Never an upsert.
+ * Partial update of an existing item keyed by `id`, guarded by its `version` when one is given
+ * (optimistic concurrency; without one the last writer wins): a `null` value removes the field;
+ * `updatedAt` and `version` are bumped. Never an upsert.
  * Returns the new item, or undefined when the item is gone or its version differs (the caller tells which).
  */
-export async function updateWithVersion(name: TableName, id: string, changes: Record<string, unknown>, version: number): Promise<Item | undefined> {
+export async function updateWithVersion(name: TableName, id: string, changes: Record<string, unknown>, version: number | undefined): Promise<Item | undefined> {
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
   const sets: string[] = [];
@@ -138,10 +139,11 @@ export async function updateWithVersion(name: TableName, id: string, changes: Re
       values[`:${field}`] = value;
     }
   }
-  const cond = versionCondition(version);
-  sets.push("updatedAt = :updatedAt", "version = :newVersion");
+  // An item without `version` (written by the registry-api app) counts as version 1.
+  const cond = version === undefined ? { expression: "attribute_exists(id)", values: { ":one": 1 } } : versionCondition(version);
+  sets.push("updatedAt = :updatedAt", version === undefined ? "version = if_not_exists(version, :one) + :one" : "version = :newVersion");
   values[":updatedAt"] = new Date().toISOString();
-  values[":newVersion"] = version + 1;
+  if (version !== undefined) values[":newVersion"] = version + 1;
   try {
     const out = await ddb().send(
       new UpdateCommand({

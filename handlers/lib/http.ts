@@ -46,7 +46,22 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 };
 
 export const CORS_ALLOW_HEADERS = "Authorization, Content-Type, X-CSRF-Token";
-export const CORS_EXPOSE_HEADERS = "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After";
+export const CORS_EXPOSE_HEADERS = "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, X-Next-Token, X-Total-Count";
+
+/** Paging lives in headers so that a list body is a bare array (what the web frontend reads). */
+export const NEXT_TOKEN_HEADER = "X-Next-Token";
+export const TOTAL_COUNT_HEADER = "X-Total-Count";
+
+/**
+ * A list answer: the items as a bare JSON array; `X-Next-Token` when there is a next page (pass it back
+ * as `?nextToken=`), `X-Total-Count` when the list is complete in this answer.
+ */
+export function listReply(items: unknown[], page: { nextToken?: string; complete?: boolean } = {}): Reply {
+  const headers: Record<string, string> = {};
+  if (page.nextToken) headers[NEXT_TOKEN_HEADER] = page.nextToken;
+  if (page.complete) headers[TOTAL_COUNT_HEADER] = String(items.length);
+  return { status: 200, body: items, headers };
+}
 
 /** Case-insensitive header lookup (API Gateway keeps the client's casing). */
 export function header(event: APIGatewayProxyEvent, name: string): string | undefined {
@@ -69,7 +84,8 @@ export function corsHeaders(origin: string | undefined, allowed: readonly string
 }
 
 export function errorBody(err: HttpError): Record<string, unknown> {
-  return { error: err.message, code: err.code, ...(err.details ? { details: err.details } : {}) };
+  // `detail` repeats the message under FastAPI's name: the web frontend shows that field.
+  return { error: err.message, code: err.code, detail: err.message, ...(err.details ? { details: err.details } : {}) };
 }
 
 export function toResult(reply: Reply, extraHeaders: Record<string, string>): APIGatewayProxyResult {

@@ -19,15 +19,75 @@ export const SAFE_PERSON_FIELDS = [
   "version",
 ] as const;
 
+/** The address keys both clients use (the web frontend and registry-api HEAD). */
+export const ADDRESS_FIELDS = ["street", "city", "state", "country", "postalCode"] as const;
+export type Address = Record<(typeof ADDRESS_FIELDS)[number], string>;
+
+const str = (v: unknown): string => (typeof v === "string" ? v : "");
+
+/**
+ * An address as the clients read it: every key a string ("" when unknown). Older or foreign records
+ * are read too: `zipCode` (registry-api 3b58af3's model alias) and `zip_code` (what 3b58af3 wrote).
+ */
+export function addressView(value: unknown): Address {
+  const a = value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  return {
+    street: str(a.street),
+    city: str(a.city),
+    state: str(a.state),
+    country: str(a.country),
+    postalCode: str(a.postalCode) || str(a.zipCode) || str(a.zip_code),
+  };
+}
+
+/**
+ * The address as stored: the five keys, plus `zipCode` with the same value, because registry-api
+ * 3b58af3 reads the postal code under that name (HEAD reads `postalCode` and ignores the extra key).
+ */
+export const addressItem = (value: unknown): Address & { zipCode: string } => {
+  const a = addressView(value);
+  return { ...a, zipCode: a.postalCode };
+};
+
+/**
+ * The fields every person item carries, so the registry-api app (both revisions) can read the record:
+ * its models require phone, dateOfBirth and address on every item, and HEAD also the flags.
+ */
+export function personItemDefaults(): Item {
+  return { phone: "", dateOfBirth: "", address: addressItem({}), isAdmin: false, isActive: true, requirePasswordChange: false, emailVerified: false };
+}
+
 export function safePerson(item: Item): Record<string, unknown> {
   const view: Record<string, unknown> = {};
   for (const f of SAFE_PERSON_FIELDS) if (item[f] !== undefined) view[f] = item[f];
-  // Items written by the registry-api app may lack these; report what they mean.
+  // The web frontend renders these without a guard; items written by the registry-api app (or before
+  // these fields existed) may lack them or use other names: report what they mean.
+  view.firstName = str(item.firstName);
+  view.lastName = str(item.lastName);
+  view.email = str(item.email);
+  view.phone = str(item.phone);
+  view.dateOfBirth = str(item.dateOfBirth);
+  view.address = addressView(item.address);
   view.isAdmin = item.isAdmin === true;
   view.isActive = item.isActive !== false;
   view.requirePasswordChange = item.requirePasswordChange === true;
+  view.createdAt = timestamp(item.createdAt);
+  view.updatedAt = timestamp(item.updatedAt);
   view.version = itemVersion(item);
   return view;
+}
+
+/**
+ * A stored timestamp in the contract's form (ISO 8601 UTC with `Z`). The registry-api app writes naive
+ * ISO strings (UTC, no zone): those get their `Z`. Anything unreadable is passed on as it is.
+ */
+export function timestamp(value: unknown): string {
+  if (typeof value !== "string") return "";
+  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(value)) {
+    const parsed = new Date(`${value}Z`);
+    if (!Number.isNaN(parsed.getTime())) return parsed.toISOString();
+  }
+  return value;
 }
 
 /** Items written before optimistic concurrency have no `version`: they count as version 1. */

@@ -3,7 +3,7 @@
 // roles, CSRF, then the route's handler; errors in the contract shape, one log line per request.
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
-import { type FunctionName, type HttpMethod, matchPath, ROUTES, type RouteSpec } from "../contract";
+import { type FunctionName, type HttpMethod, matchPath, RATE_LIMITS, ROUTES, type RouteSpec } from "../contract";
 import { ConfigError, config } from "./config";
 import { clientFingerprint, consumeCsrfToken } from "./csrf";
 import type { Item } from "./db";
@@ -77,11 +77,12 @@ function queryOf(event: APIGatewayProxyEvent): Record<string, string> {
   return out;
 }
 
-/** Best-effort email of a login/reset body, for the ip+email rate-limit counter (validation comes later). */
+/** Best-effort email of a body (`email`, or `person.email` on public subscribe), for the per-email rate-limit counters (validation comes later). */
 function bodyEmail(event: APIGatewayProxyEvent): string | undefined {
   try {
-    const body = parseJsonBody(event) as { email?: unknown };
-    return typeof body?.email === "string" ? body.email : undefined;
+    const body = parseJsonBody(event) as { email?: unknown; person?: { email?: unknown } };
+    const email = body?.email ?? body?.person?.email;
+    return typeof email === "string" ? email : undefined;
   } catch {
     return undefined;
   }
@@ -160,10 +161,10 @@ export function createHandler(fn: FunctionName, handlers: RouteTable) {
       } else if (err instanceof ConfigError) {
         // Fail closed: no request is served with a missing or weak secret or table name.
         log.error("configuration invalid; refusing requests", { error: err.message });
-        reply = json(503, { error: "The service is not configured", code: "SERVICE_UNAVAILABLE" });
+        reply = json(503, errorBody(new HttpError(503, "SERVICE_UNAVAILABLE", "The service is not configured")));
       } else {
         log.error("unhandled error", { error: err as Error });
-        reply = json(500, { error: "Internal server error", code: "INTERNAL", requestId });
+        reply = json(500, { ...errorBody(new HttpError(500, "INTERNAL", "Internal server error")), requestId });
       }
     }
     log.info("request", { method, route: template ?? null, status: reply.status, durationMs: Date.now() - started });
@@ -186,7 +187,7 @@ async function run(
   // count against the default limit. A bogus token gains nothing: it is refused with 401 below.
   const rule = route.rateLimit === "registration" && header(event, "authorization") ? "default" : route.rateLimit;
   const needsAuth = route.access !== "public" || (route.csrf === true && header(event, "authorization") !== undefined);
-  const counted = checkRateLimit(route, ip, rule === "login" || rule === "passwordReset" ? bodyEmail(event) : undefined, log, rule);
+  const counted = checkRateLimit(route, ip, RATE_LIMITS[rule].some((r) => r.key !== "ip") ? bodyEmail(event) : undefined, log, rule);
   const authenticated = needsAuth ? authenticate(event) : Promise.resolve(undefined);
 
   const serve = async (principal: Principal | undefined): Promise<Reply> => {

@@ -28,7 +28,7 @@ const hash = (value: string): string => createHash("sha256").update(value).diges
 /**
  * Count this request against every limit of the route. Returns the tightest state for the headers;
  * throws 429 RATE_LIMITED (with Retry-After) when a limit is exceeded, 503 when the table is
- * unreachable on a fail-closed route. `email` is used by the ip+email rules (lower-cased, hashed).
+ * unreachable on a fail-closed route. `email` is used by the ip+email and email rules (lower-cased, hashed).
  */
 export async function checkRateLimit(
   route: RouteSpec,
@@ -46,7 +46,8 @@ export async function checkRateLimit(
       RATE_LIMITS[rule].map(async (spec) => {
         const windowStart = now - (now % spec.windowSeconds);
         const reset = windowStart + spec.windowSeconds;
-        const subject = spec.key === "ip" ? ip : `${ip}#${hash((email ?? "").trim().toLowerCase())}`;
+        const emailHash = hash((email ?? "").trim().toLowerCase());
+        const subject = spec.key === "ip" ? ip : spec.key === "email" ? emailHash : `${ip}#${emailHash}`;
         const out = await ddb().send(
           new UpdateCommand({
             TableName: table("RateLimitTable"),

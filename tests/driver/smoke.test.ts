@@ -126,7 +126,7 @@ describe("smoke runner", () => {
     });
 
     it("flags a POST /people that accepts an invalid body as a critical failure, without retrying it", async () => {
-      server.fault("POST /people", { kind: "status", status: 201, body: { person: { id: "x" } } });
+      server.fault("POST /people", { kind: "status", status: 201, body: { id: "x" } });
       const report = await runSmokeTests({ baseUrl: server.url, ...FAST });
       expect(probe(report, "POST", "/people")).to.include({ passed: false, critical: true, attempts: 1, actual: 201, error: "expected 400 or 403 or 429, got 201" });
       expect(server.hits.get("POST /people")).to.equal(1);

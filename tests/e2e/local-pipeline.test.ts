@@ -118,7 +118,7 @@ describe("local pipeline (npm start) end to end", function () {
   });
 
   it("serves after the smoke tests until SIGINT, then stops DynamoDB Local and exits 0", async () => {
-    const child = spawnCli(["local", "--serve", "--reports-dir", dir, "--outbox", path.join(dir, "outbox")], {
+    const child = spawnCli(["local", "--serve", "--reports-dir", dir, "--outbox", path.join(dir, "outbox"), "--frontend-url", "https://front.example.test,http://localhost:4321", "--frontend-url", "http://127.0.0.1:8081/"], {
       LOCAL_ADMIN_EMAIL: "serve-admin@example.com",
       LOCAL_ADMIN_PASSWORD: "Serve-Adm1n-Pass!",
     });
@@ -137,6 +137,13 @@ describe("local pipeline (npm start) end to end", function () {
     expect(health.status).to.equal(200);
     const login = await fetch(`${url}/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "serve-admin@example.com", password: "Serve-Adm1n-Pass!" }) });
     expect(login.status, "the admin from LOCAL_ADMIN_* can log in").to.equal(200);
+    // --frontend-url (repeated, comma-separated) sets exactly the origins CORS allows.
+    for (const origin of ["https://front.example.test", "http://localhost:4321", "http://127.0.0.1:8081"]) {
+      const res = await fetch(`${url}/projects`, { headers: { origin } });
+      expect(res.headers.get("access-control-allow-origin"), origin).to.equal(origin);
+    }
+    const vite = await fetch(`${url}/projects`, { headers: { origin: "http://localhost:5173" } });
+    expect(vite.headers.get("access-control-allow-origin"), "the defaults are replaced").to.equal(null);
     // Ctrl-C in a terminal signals the whole foreground process group, DynamoDB Local's JVM included.
     process.kill(-child.pid!, "SIGINT");
     const { stderr } = await done;
@@ -147,6 +154,17 @@ describe("local pipeline (npm start) end to end", function () {
     expect(endpoint, stderr.slice(-2000)).to.be.a("string");
     expect(await listening(portOf(endpoint!))).to.equal(false);
     expect(stderr).not.to.include("Serve-Adm1n-Pass!");
+  });
+
+  it("refuses a --frontend-url that is not an http(s) origin, or without --serve, before starting anything", async () => {
+    for (const args of [["--serve", "--frontend-url", "ftp://files.example.test"], ["--serve", "--frontend-url", "http://localhost:4321/app"], ["--serve", "--frontend-url", "*"], ["--frontend-url", "http://localhost:4321"]]) {
+      const child = spawnCli(["local", ...args, "--reports-dir", dir]);
+      children.push(child);
+      const { code, stderr } = await collect(child);
+      expect(code, stderr).to.not.equal(0);
+      expect(stderr, args.join(" ")).to.include("--frontend-url");
+      expect(stderr).not.to.include("start DynamoDB Local");
+    }
   });
 
   it("fails in one line when the port is taken, leaving nothing running", async () => {

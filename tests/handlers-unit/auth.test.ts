@@ -78,7 +78,7 @@ describe("handlers: authentication, sessions, lockout and passwords", function (
     ]) {
       const res = await call("POST", "/auth/login", { body });
       expect(res.status).to.equal(401);
-      expect(res.json).to.deep.equal({ error: "Invalid email or password", code: "INVALID_CREDENTIALS" });
+      expect(res.json).to.deep.equal({ error: "Invalid email or password", code: "INVALID_CREDENTIALS", detail: "Invalid email or password" });
     }
   });
 

@@ -38,7 +38,7 @@ describe("handlers: the bundles fail closed without their secrets", function () 
       expect(log).to.include({ level: "error", message: "configuration invalid; refusing requests" });
       expect(logs).to.not.include("too-short");
       expect(result.statusCode).to.equal(503);
-      expect(JSON.parse(result.body)).to.deep.equal({ error: "The service is not configured", code: "SERVICE_UNAVAILABLE" });
+      expect(JSON.parse(result.body)).to.deep.equal({ error: "The service is not configured", code: "SERVICE_UNAVAILABLE", detail: "The service is not configured" });
       expect(result.headers["X-Content-Type-Options"]).to.equal("nosniff");
     });
   }

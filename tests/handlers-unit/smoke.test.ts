@@ -46,7 +46,7 @@ describe("handlers: the driver's smoke checks and the admin person lifecycle", f
   it("404 on an unknown path and 405 on a wrong method", async () => {
     const nf = await call("GET", "/nope");
     expect(nf.status).to.equal(404);
-    expect(nf.json).to.deep.equal({ error: "Not found", code: "NOT_FOUND" });
+    expect(nf.json).to.deep.equal({ error: "Not found", code: "NOT_FOUND", detail: "Not found" });
     const na = await call("PATCH", "/people");
     expect(na.status).to.equal(405);
     expect(na.headers.allow).to.include("GET");
@@ -58,17 +58,17 @@ describe("handlers: the driver's smoke checks and the admin person lifecycle", f
     const email = `smoke+${Date.now()}@example.invalid`;
     const created = await call("POST", "/people", { token, body: { firstName: "Smoke-Test", lastName: "Run", email } });
     expect(created.status, JSON.stringify(created.json)).to.equal(201);
-    const person = created.json.person;
+    const person = created.json;
     expect(person).to.include({ email, version: 1, isAdmin: false });
     expect(person).to.not.have.any.keys("passwordHash", "password", "failedLoginAttempts");
 
     const read = await call("GET", `/people/${person.id}`, { token });
     expect(read.status).to.equal(200);
-    expect(read.json.person.email).to.equal(email);
+    expect(read.json.email).to.equal(email);
 
     const updated = await call("PUT", `/people/${person.id}`, { token, body: { lastName: "Run-Updated", version: 1 } });
     expect(updated.status).to.equal(200);
-    expect(updated.json.person).to.include({ lastName: "Run-Updated", version: 2 });
+    expect(updated.json).to.include({ lastName: "Run-Updated", version: 2 });
 
     const stale = await call("PUT", `/people/${person.id}`, { token, body: { lastName: "Again", version: 1 } });
     expect(stale.status).to.equal(409);

@@ -61,8 +61,8 @@ describe("handlers: audit log and email tracking", function () {
     expectStatus(await send(t, "POST", "/auth/password-reset/confirm", { body: { token, newPassword: strongPassword() } }), 200);
     const created = await send(t, "POST", "/people", { token: admin, body: { firstName: "Audit", lastName: "Trail", email: `audit-${Date.now()}@example.test` } });
     expectStatus(created, 201);
-    const personId = created.json.person.id;
-    expectStatus(await send(t, "PUT", `/people/${personId}`, { token: admin, body: { lastName: "Trailed", version: created.json.person.version } }), 200);
+    const personId = created.json.id;
+    expectStatus(await send(t, "PUT", `/people/${personId}`, { token: admin, body: { lastName: "Trailed", version: created.json.version } }), 200);
     // Projects and subscriptions.
     const u = await seedPerson(t);
     const project = await createProject(t, admin);

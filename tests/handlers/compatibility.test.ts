@@ -2,6 +2,7 @@
 // with hashes made by Python's bcrypt at cost 12, log in and read back; items these handlers write
 // keep the contract's field names; hashes these handlers make at the production cost verify in Python.
 import { execFileSync, spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import * as path from "node:path";
 import { expect } from "chai";
 import { BCRYPT_COST_DEFAULT } from "../../handlers/contract";
@@ -53,8 +54,8 @@ describe("handlers: compatibility with the registry-api app", function () {
     const res = await send(t, "GET", `/people/${item.id}`, { token: session.token });
     expectStatus(res, 200);
     const { passwordHash, failedLoginAttempts, lastPasswordChange, ...visible } = item;
-    expect(res.json.person).to.deep.include(visible);
-    expect(res.json.person.version, "an item without version counts as version 1").to.equal(1);
+    expect(res.json).to.deep.include(visible);
+    expect(res.json.version, "an item without version counts as version 1").to.equal(1);
     // Login kept every field and the Python hash; it only stamped the login.
     const stored = await getItem(t, "PeopleTable", { id: item.id });
     expect(stored).to.deep.include({ ...visible, passwordHash, lastPasswordChange });
@@ -85,7 +86,7 @@ describe("handlers: compatibility with the registry-api app", function () {
       body: { firstName: "Shape", lastName: "Check", email, phone: "123", dateOfBirth: "2000-01-01", address: { street: "s", city: "c", state: "st", country: "co", postalCode: "p" } },
     });
     expectStatus(created, 201);
-    const id = created.json.person.id;
+    const id = created.json.id;
     const token = resetTokenFromEmail(t, email);
     const password = strongPassword();
     expectStatus(await send(t, "POST", "/auth/password-reset/confirm", { body: { token, newPassword: password } }), 200);
@@ -93,7 +94,9 @@ describe("handlers: compatibility with the registry-api app", function () {
 
     const person = await getItem(t, "PeopleTable", { id });
     expectKeys(person, ["id", "firstName", "lastName", "email", "phone", "dateOfBirth", "address", "passwordHash", "requirePasswordChange", "isAdmin", "isActive", "createdAt", "updatedAt", "lastLoginAt"], "person");
-    expect(person?.address).to.have.all.keys("street", "city", "state", "country", "postalCode");
+    // `zipCode` beside `postalCode`: registry-api 3b58af3 reads the postal code under that name.
+    expect(person?.address).to.deep.equal({ street: "s", city: "c", state: "st", country: "co", postalCode: "p", zipCode: "p" });
+    expect(person).to.include({ emailVerified: false });
     expect(person?.passwordHash).to.match(/^\$2[ab]\$\d\d\$[./A-Za-z0-9]{53}$/);
     expect(person?.createdAt).to.match(ISO_Z);
     expect(person?.isAdmin).to.equal(false);
@@ -104,7 +107,7 @@ describe("handlers: compatibility with the registry-api app", function () {
 
     const sub = await send(t, "POST", "/subscriptions", { token: session.token, body: { personId: id, projectId: project.id, notes: "n" } });
     expectStatus(sub, 201);
-    expectKeys(await getItem(t, "SubscriptionsTable", { id: sub.json.subscription.id }), ["id", "personId", "projectId", "status", "notes", "createdAt", "updatedAt"], "subscription");
+    expectKeys(await getItem(t, "SubscriptionsTable", { id: sub.json.id }), ["id", "personId", "projectId", "status", "notes", "createdAt", "updatedAt"], "subscription");
 
     const sess = await getItem(t, "SessionTrackingTable", { sessionId: claims(session.token).sid });
     expectKeys(sess, ["sessionId", "userId", "createdAt", "lastActivity", "isActive", "ipAddress", "userAgent", "ttl"], "session");
@@ -125,6 +128,65 @@ describe("handlers: compatibility with the registry-api app", function () {
   });
 
   let productionHash: { password: string; hash: string } | undefined;
+
+  it("records the registry-api app wrote (3b58af3: zip_code, naive timestamps, missing flags; HEAD projects without version) read without failing", async () => {
+    const admin = (await adminLogin(t)).token;
+    const personId = randomUUID();
+    const naive = "2026-11-30T20:22:42.447235";
+    // What 3b58af3's create_person stores: the address under the model's field name, no isAdmin, no version.
+    await putItem(t, "PeopleTable", {
+      id: personId,
+      firstName: "Old",
+      lastName: "App",
+      email: uniqueEmail("app"),
+      phone: "+591 4 4000000",
+      dateOfBirth: "1980-01-02",
+      address: { street: "Calle 1", city: "Sucre", state: "Chuquisaca", country: "Bolivia", zip_code: "0000" },
+      createdAt: naive,
+      updatedAt: naive,
+      isActive: true,
+      emailVerified: false,
+      requirePasswordChange: false,
+      failedLoginAttempts: 0,
+    });
+    const person = await send(t, "GET", `/people/${personId}`, { token: admin });
+    expectStatus(person, 200);
+    expect(person.json.address).to.deep.equal({ street: "Calle 1", city: "Sucre", state: "Chuquisaca", country: "Bolivia", postalCode: "0000" });
+    expect(person.json).to.include({ createdAt: "2026-11-30T20:22:42.447Z", isAdmin: false, version: 1 });
+    expect((await send(t, "GET", "/people?limit=100", { token: admin })).status).to.equal(200);
+
+    // A HEAD project: no version, no subscriberCount, HEAD's extra fields; and a subscription with null notes.
+    const projectId = randomUUID();
+    await putItem(t, "ProjectsTable", {
+      id: projectId,
+      name: "App project",
+      description: "Written by the app",
+      status: "active",
+      maxParticipants: 2,
+      startDate: "2030-01-01",
+      endDate: "2030-01-31",
+      createdBy: personId,
+      createdAt: naive,
+      updatedAt: naive,
+      category: "cloud",
+      currentParticipants: 0,
+      formSchema: { fields: [] },
+    });
+    await putItem(t, "SubscriptionsTable", { id: randomUUID(), personId, projectId, status: "active", notes: null, createdAt: naive, updatedAt: naive });
+    const project = await send(t, "GET", `/projects/${projectId}`);
+    expectStatus(project, 200);
+    expect(project.json).to.include({ version: 1, isEnabled: true, createdAt: "2026-11-30T20:22:42.447Z", category: "cloud" });
+    const subscribers = await send(t, "GET", `/projects/${projectId}/subscribers`, { token: admin });
+    expectStatus(subscribers, 200);
+    expect(subscribers.json).to.have.length(1);
+    expect(subscribers.json[0]).to.include({ id: personId, status: "active", notes: "", subscribedAt: "2026-11-30T20:22:42.447Z" });
+    const mine = await send(t, "GET", `/people/${personId}/subscriptions`, { token: admin });
+    expect(mine.json[0]).to.include({ projectId, notes: "" });
+    // Editing without a version works on the app's record and starts its version.
+    const edited = await send(t, "PUT", `/projects/${projectId}`, { token: admin, body: { description: "Edited here" } });
+    expectStatus(edited, 200);
+    expect(edited.json.version).to.equal(2);
+  });
 
   it(`the handlers' password lib hashes at the production cost ${BCRYPT_COST_DEFAULT} and verifies the Python-made hash`, function () {
     this.timeout(60_000);

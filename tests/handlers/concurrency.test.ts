@@ -51,7 +51,7 @@ describe("handlers: concurrency", function () {
 
   it("10 parallel person updates with the same version: exactly 1 succeeds, 9 are 409 CONFLICT", async () => {
     const p = await seedPerson(t);
-    const { version } = (await send(t, "GET", `/people/${p.id}`, { token: p.token })).json.person;
+    const { version } = (await send(t, "GET", `/people/${p.id}`, { token: p.token })).json;
     const responses = await Promise.all(
       Array.from({ length: 10 }, (_, i) => send(t, "PUT", `/people/${p.id}`, { token: p.token, body: { firstName: `Writer${i}`, version } })),
     );
@@ -59,7 +59,7 @@ describe("handlers: concurrency", function () {
     expect(winners, `statuses ${responses.map((r) => r.status)}`).to.have.length(1);
     expect(responses.filter((r) => r.status === 409 && r.json?.code === "CONFLICT")).to.have.length(9);
     const stored = await getItem(t, "PeopleTable", { id: p.id });
-    expect(stored?.firstName).to.equal(winners[0].json.person.firstName);
+    expect(stored?.firstName).to.equal(winners[0].json.firstName);
     expect(stored?.version).to.equal(version + 1);
   });
 

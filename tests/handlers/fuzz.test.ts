@@ -27,7 +27,7 @@ const oddValue = fc.oneof(
 const FIELDS = [
   "email", "password", "firstName", "lastName", "phone", "dateOfBirth", "address", "isAdmin", "isActive", "version", "passwordHash", "id",
   "name", "description", "status", "maxParticipants", "startDate", "endDate", "personId", "projectId", "notes", "token", "newPassword",
-  "currentPassword", "__proto__", "constructor",
+  "currentPassword", "person", "registrationEndDate", "isEnabled", "createdBy", "subscribedBy", "zipCode", "__proto__", "constructor",
 ];
 
 const body = fc.oneof(

@@ -337,7 +337,7 @@ export async function createProject(target: LocalTarget, adminToken: string, bod
     body: { name: `Project ${randomUUID().slice(0, 8)}`, description: "A test project", status: "active", maxParticipants: 0, ...body },
   });
   expectStatus(res, 201);
-  return res.json.project;
+  return res.json;
 }
 
 // ---- the email outbox --------------------------------------------------------------------------

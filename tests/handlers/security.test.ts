@@ -181,12 +181,18 @@ describe("handlers: security", function () {
       expect(await getItem(t, "PeopleTable", { id: p.id })).to.deep.equal(before);
     });
 
-    it("a project or subscription body with id/createdBy is 400", async () => {
-      const admin = (await adminLogin(t)).token;
+    it("a project or subscription body with id is 400; a createdBy/subscribedBy the frontend sends is ignored (the caller is recorded)", async () => {
+      const admin = await adminLogin(t);
       const u = await seedPerson(t);
-      const project = await createProject(t, admin);
-      expectError(await send(t, "POST", "/projects", { token: admin, body: { name: "X", createdBy: u.id } }), 400);
+      const project = await createProject(t, admin.token);
+      expectError(await send(t, "POST", "/projects", { token: admin.token, body: { name: "X", id: randomUUID() } }), 400);
+      const spoofed = await send(t, "POST", "/projects", { token: admin.token, body: { name: "X", createdBy: u.id } });
+      expectStatus(spoofed, 201);
+      expect(spoofed.json.createdBy).to.equal(claims(admin.token).sub);
       expectError(await send(t, "POST", "/subscriptions", { token: u.token, body: { personId: u.id, projectId: project.id, id: randomUUID() } }), 400);
+      const sub = await send(t, "POST", "/subscriptions", { token: u.token, body: { personId: u.id, projectId: project.id, subscribedBy: "someone-else" } });
+      expectStatus(sub, 201);
+      expect(sub.json.subscribedBy).to.equal(u.id);
     });
   });
 

@@ -104,7 +104,8 @@ describe("local target", function () {
     expect(process.env[ENV.emailOutboxDir]).to.equal(outboxDir).and.equal(target.outboxDir);
     expect(process.env[ENV.bcryptCost]).to.equal("4");
     expect(process.env[ENV.sesFromEmail]).to.equal("no-reply@localhost");
-    expect(process.env[ENV.corsOrigins]?.split(",")).to.include("http://localhost:5173");
+    // By default CORS allows the Astro dev server (the web frontend's `npm run dev`) and Vite's.
+    expect(process.env[ENV.corsOrigins]?.split(",")).to.include.members(["http://localhost:4321", "http://localhost:5173"]);
     expect(process.env.AWS_REGION).to.equal("us-east-1");
     expect(process.env.LOG_LEVEL).to.equal("error");
   });

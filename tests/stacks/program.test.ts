@@ -306,7 +306,7 @@ describe("stacks: the Pulumi program under mocks", function () {
       const doc = JSON.parse(one(dev, T.restApi, "api").inputs.body);
       const notFound = doc["x-amazon-apigateway-gateway-responses"].MISSING_AUTHENTICATION_TOKEN;
       expect(notFound.statusCode).to.equal("404");
-      expect(JSON.parse(notFound.responseTemplates["application/json"])).to.deep.equal({ error: "Not found", code: "NOT_FOUND" });
+      expect(JSON.parse(notFound.responseTemplates["application/json"])).to.deep.equal({ error: "Not found", code: "NOT_FOUND", detail: "Not found" });
     });
   });
 

@@ -92,7 +92,7 @@ export async function startProbeServer(opts: { allowedOrigin?: string } = {}): P
     }
     if (req.method === "GET" && pathname === "/auth/me") return authed ? send(200, { success: true, user: { email: ADMIN.email } }) : send(401, { error: "Unauthorized" });
     if (pathname === "/people") {
-      if (req.method === "GET") return authed ? send(200, { people: [...people.values()], count: people.size }) : send(401, { error: "Unauthorized" });
+      if (req.method === "GET") return authed ? send(200, [...people.values()]) : send(401, { error: "Unauthorized" });
       if (req.method === "POST") {
         const csrf = req.headers["x-csrf-token"];
         if (typeof csrf !== "string" || !csrfTokens.delete(csrf)) return send(403, { error: "Invalid CSRF token", code: "CSRF_INVALID" });
@@ -100,7 +100,7 @@ export async function startProbeServer(opts: { allowedOrigin?: string } = {}): P
         if (!valid) return send(400, { error: "Validation failed", code: "VALIDATION_ERROR" });
         const person = { id: randomUUID(), firstName: json.firstName, lastName: json.lastName, email: json.email, version: 1 };
         people.set(person.id, person);
-        return send(201, { person });
+        return send(201, person);
       }
     }
     const personId = /^\/people\/([^/]+)$/.exec(pathname)?.[1];
@@ -108,7 +108,7 @@ export async function startProbeServer(opts: { allowedOrigin?: string } = {}): P
       if (!authed) return send(401, { error: "Unauthorized" });
       const person = people.get(personId);
       if (!person) return send(404, { error: "Not found", code: "NOT_FOUND" });
-      if (req.method === "GET") return send(200, { person });
+      if (req.method === "GET") return send(200, person);
       if (req.method === "DELETE") {
         people.delete(personId);
         res.writeHead(204);
@@ -117,7 +117,7 @@ export async function startProbeServer(opts: { allowedOrigin?: string } = {}): P
       if (json.version !== person.version) return send(409, { error: "Version mismatch", code: "CONFLICT" });
       const updated = { ...person, ...json, version: (person.version as number) + 1 };
       people.set(personId, updated);
-      return send(200, { person: updated });
+      return send(200, updated);
     }
     return send(404, { error: "Not found", code: "NOT_FOUND" });
   });
