@@ -1,7 +1,7 @@
 // RegistryApi: the two functions (api, auth) and the regional REST API generated from the contract.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ENV, TABLES, gatewayRoutes, type FunctionName, type TableName } from "../handlers/contract";
+import { ENV, FUNCTION_ENV, SECRET_PARAMETERS, TABLES, gatewayRoutes, tablesFor, type EnvKey, type FunctionName, type TableName } from "../handlers/contract";
 import type { HandlerSelection } from "../automation/select";
 import { bundledCode, integratedCode } from "./code";
 import type { StackConfig } from "./config";
@@ -65,18 +65,39 @@ export class RegistryApi extends pulumi.ComponentResource {
       .apply(([p, r, accountId]) => sesIdentityArns({ partition: p, region: r, accountId, sesFromEmail: config.sesFromEmail }));
 
     const tableArns = Object.fromEntries(TABLES.map((t) => [t.name, args.tables[t.name].arn])) as Record<TableName, pulumi.Output<string>>;
-    const environment = (extra: Record<string, pulumi.Input<string>>): Record<string, pulumi.Input<string>> => ({
-      ...Object.fromEntries(TABLES.map((t) => [t.envVar, args.tables[t.name].name])),
-      // Pulumi secrets: encrypted in the state and shown as [secret] in previews, never plain.
-      [ENV.jwtSecret]: config.jwtSecret,
-      [ENV.csrfSecret]: config.csrfSecret,
-      [ENV.jwtExpirationHours]: String(config.jwtExpirationHours),
-      [ENV.sesFromEmail]: config.sesFromEmail,
-      [ENV.frontendUrl]: args.frontendUrl,
-      [ENV.corsOrigins]: pulumi.output(args.corsOrigins).apply((origins) => origins.join(",")),
-      [ENV.logLevel]: "INFO",
-      ...extra,
+    // Secrets live in SSM Parameter Store as SecureStrings (from the Pulumi secrets); a function's
+    // environment carries only the parameter's name, which `lambda:GetFunctionConfiguration` may show.
+    const secretValues = { jwtSecret: config.jwtSecret, csrfSecret: config.csrfSecret } as const;
+    const secretParameters = new Map<EnvKey, aws.ssm.Parameter>(
+      SECRET_PARAMETERS.map(({ secret, parameter }) => [
+        parameter,
+        new aws.ssm.Parameter(`${ENV[secret].toLowerCase().replace(/_/g, "-")}`, {
+          name: `/${namePrefix}/${ENV[secret]}`,
+          description: `People Register ${ENV[secret]} (read by the functions at cold start)`,
+          type: "SecureString",
+          value: secretValues[secret as keyof typeof secretValues],
+        }, parent),
+      ]),
+    );
+    const settings: Partial<Record<EnvKey, pulumi.Input<string>>> = {
+      ...Object.fromEntries([...secretParameters].map(([key, param]) => [key, param.name])),
+      jwtExpirationHours: String(config.jwtExpirationHours),
+      sesFromEmail: config.sesFromEmail,
+      frontendUrl: args.frontendUrl,
+      corsOrigins: pulumi.output(args.corsOrigins).apply((origins) => origins.join(",")),
+      logLevel: "INFO",
+      handlerKind: args.selection.kind,
+    };
+    // Each function gets the names of its own tables and its own settings, from the contract (as IAM).
+    const environment = (fn: FunctionName): Record<string, pulumi.Input<string>> => ({
+      ...Object.fromEntries(tablesFor(fn).map(({ table }) => [table.envVar, args.tables[table.name].name])),
+      ...Object.fromEntries(FUNCTION_ENV[fn].flatMap((key) => (settings[key] !== undefined ? [[ENV[key], settings[key] as pulumi.Input<string>]] : []))),
     });
+    const secretArns = (fn: FunctionName): pulumi.Output<string>[] =>
+      FUNCTION_ENV[fn].flatMap((key) => {
+        const param = secretParameters.get(key);
+        return param ? [param.arn] : [];
+      });
     const common = { tableArns, sesIdentityArns: senderIdentities, sesFromEmail: config.sesFromEmail, logRetentionDays: config.logRetentionDays };
 
     const apiFn = new ApiFunction("api", {
@@ -88,7 +109,8 @@ export class RegistryApi extends pulumi.ComponentResource {
         ? integratedCode({ repoRoot: args.repoRoot, sync: args.selection.sync, packaging: config.integratedPackaging, dryRun: args.dryRun, namePrefix, parent: this })
         : bundledCode("api", args.repoRoot),
       ...SIZING[integrated ? "integrated" : "api"],
-      environment: environment({ [ENV.handlerKind]: args.selection.kind }),
+      environment: environment("api"),
+      secretParameterArns: secretArns("api"),
     }, parent);
     const authFn = new ApiFunction("auth", {
       ...common,
@@ -97,7 +119,8 @@ export class RegistryApi extends pulumi.ComponentResource {
       description: "People Register auth (login, logout, me, refresh)",
       code: bundledCode("auth", args.repoRoot),
       ...SIZING.auth,
-      environment: environment({}),
+      environment: environment("auth"),
+      secretParameterArns: secretArns("auth"),
     }, parent);
     this.functions = { api: apiFn, auth: authFn };
 

@@ -18,6 +18,8 @@ export interface ApiFunctionArgs {
   sesIdentityArns: pulumi.Input<string[]>;
   sesFromEmail: string;
   logRetentionDays: number;
+  /** The SSM parameters (secrets) this function may read. */
+  secretParameterArns?: pulumi.Input<string>[];
 }
 
 export class ApiFunction extends pulumi.ComponentResource {
@@ -43,9 +45,9 @@ export class ApiFunction extends pulumi.ComponentResource {
     const policy = new aws.iam.RolePolicy(`${name}-policy`, {
       role: this.role.id,
       policy: pulumi
-        .all([pulumi.all(args.tableArns), args.sesIdentityArns, this.logGroup.arn])
-        .apply(([tableArns, sesIdentityArns, logGroupArn]) =>
-          JSON.stringify(functionPolicy({ fn: args.fn, tableArns, sesIdentityArns, sesFromEmail: args.sesFromEmail, logGroupArn })),
+        .all([pulumi.all(args.tableArns), args.sesIdentityArns, this.logGroup.arn, pulumi.all(args.secretParameterArns ?? [])])
+        .apply(([tableArns, sesIdentityArns, logGroupArn, secretParameterArns]) =>
+          JSON.stringify(functionPolicy({ fn: args.fn, tableArns, sesIdentityArns, sesFromEmail: args.sesFromEmail, logGroupArn, secretParameterArns })),
         ),
     }, parent);
 

@@ -34,6 +34,8 @@ export interface FunctionPolicyInput {
   sesFromEmail: string;
   /** ARN of the function's own log group (without the `:*` suffix). */
   logGroupArn: string;
+  /** ARNs of the SSM parameters holding the secrets this function reads (and only those). */
+  secretParameterArns?: readonly string[];
 }
 
 const SIDS: Record<TableAccess, string> = { read: "DynamoDbRead", write: "DynamoDbWrite", readwrite: "DynamoDbReadWrite" };
@@ -63,6 +65,11 @@ export function functionPolicy(input: FunctionPolicyInput): PolicyDocument {
     Resource: [...input.sesIdentityArns],
     Condition: { StringEquals: { "ses:FromAddress": input.sesFromEmail } },
   });
+  if (input.secretParameterArns && input.secretParameterArns.length > 0) {
+    // SecureStrings under the AWS managed key aws/ssm: its key policy lets SSM decrypt for any
+    // principal of the account allowed to read the parameter, so no kms:Decrypt grant is needed.
+    statements.push({ Sid: "ReadOwnSecrets", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [...input.secretParameterArns] });
+  }
   statements.push({
     Sid: "OwnLogGroup",
     Effect: "Allow",
