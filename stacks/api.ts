@@ -125,9 +125,10 @@ export class RegistryApi extends pulumi.ComponentResource {
     this.functions = { api: apiFn, auth: authFn };
 
     const body = pulumi
-      .all([apiFn.function.invokeArn, authFn.function.invokeArn])
-      .apply(([api, auth]) => openApiBody({
+      .all([apiFn.function.invokeArn, authFn.function.invokeArn, pulumi.output(args.corsOrigins)])
+      .apply(([api, auth, corsOrigins]) => openApiBody({
         title: `${namePrefix}-api`,
+        corsOrigins,
         routes: gatewayRoutes({ greedy: integrated }),
         integrationUris: { api, auth },
       }));

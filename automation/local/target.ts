@@ -151,7 +151,7 @@ export async function startLocalTarget(opts: LocalTargetOptions = {}): Promise<L
     const handlers = await log.step("bundle and load handlers", () => loadHandlers(repoRoot, log));
     checkAborted(opts.signal);
     gateway = await log.step("start API", () =>
-      startGateway({ handlers, port: opts.port ?? 0, sourceIpHeader: opts.sourceIpHeader, log }),
+      startGateway({ handlers, port: opts.port ?? 0, sourceIpHeader: opts.sourceIpHeader, log, corsOrigins: env[ENV.corsOrigins].split(",").filter(Boolean) }),
     );
 
     const url = gateway.url;

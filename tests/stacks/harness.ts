@@ -76,6 +76,8 @@ function computed(type: string, name: string, inputs: Record<string, any>): { id
       return { id: "frontend-bucket-123", state: { ...inputs, bucket: "frontend-bucket-123", arn: "arn:aws:s3:::frontend-bucket-123", bucketRegionalDomainName: `frontend-bucket-123.s3.${REGION}.amazonaws.com` } };
     case "aws:cloudfront/distribution:Distribution":
       return { id: "E2EXAMPLE", state: { ...inputs, arn: `arn:aws:cloudfront::${ACCOUNT}:distribution/E2EXAMPLE`, domainName: "d1example.cloudfront.net" } };
+    case "aws:ssm/parameter:Parameter":
+      return { id, state: { ...inputs, arn: arn("ssm", `parameter${inputs.name}`) } };
     case "aws:sns/topic:Topic":
       return { id: `${name}-id`, state: { ...inputs, arn: arn("sns", name) } };
     case "awsx:ecr:Repository":
