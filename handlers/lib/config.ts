@@ -80,8 +80,17 @@ export async function resolveSecrets(nowMs = Date.now()): Promise<void> {
   return resolving;
 }
 
+/** A secret's value: from SSM when its parameter variable is set (never the plain variable then), else the variable. */
 function secretValue(name: string): string | undefined {
-  return resolved?.values[name] ?? process.env[name];
+  const spec = SECRET_PARAMETERS.find((p) => ENV[p.secret] === name);
+  if (spec && optional(ENV[spec.parameter])) return resolved?.values[name];
+  return process.env[name];
+}
+
+/** Drop what was read from SSM (the next request reads again). */
+export function forgetSecrets(): void {
+  resolved = undefined;
+  cached = undefined;
 }
 
 function secret(name: string): string {
