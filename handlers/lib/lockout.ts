@@ -64,6 +64,8 @@ export async function claimLoginAttempt(subject: LockSubject, nowMs = Date.now()
         ProjectionExpression: "failedLoginAttempts, failedLoginWindowStart, accountLockedUntil",
       }),
     );
+    // A person deleted meanwhile: nothing to count (the caller's lookup found them a moment ago).
+    if (!out.Item && !subject.expires) throw new Error("the person to count a login attempt for no longer exists");
     const cur = (out.Item ?? {}) as Item;
     const locked = lockedUntil(cur, nowMs);
     if (locked) return { kind: "locked", until: locked };

@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { expect } from "chai";
 import bcrypt from "bcryptjs";
 import { ENV } from "../../handlers/contract";
-import { claimLoginAttempt, personSubject, recordSuccessfulLogin } from "../../handlers/lib/lockout";
+import type * as Lockout from "../../handlers/lib/lockout";
 import {
   adminLogin,
   csrf,
@@ -29,6 +29,16 @@ import {
   uniqueEmail,
   updateItem,
 } from "./helpers";
+
+/**
+ * The lockout module bound to the shared target: a fresh load, so its configuration (endpoint, table
+ * names, cached once per process like a Lambda's) comes from the target's environment now, not from
+ * whatever an earlier test file's target had set when the module was first used in this process.
+ */
+function lockoutOnTarget(): typeof Lockout {
+  for (const key of Object.keys(require.cache)) if (key.includes("/handlers/lib/") || key.includes("/handlers/contract/")) delete require.cache[key];
+  return require("../../handlers/lib/lockout") as typeof Lockout;
+}
 
 const wrongLogin = (t: LocalTarget, email: string, i: number) => send(t, "POST", "/auth/login", { body: { email, password: `Wrong-${i}-Pass!` } });
 const median = (xs: number[]): number => {
@@ -75,6 +85,7 @@ describe("handlers: attacks", function () {
     it("a success never clears a lock it did not see", async () => {
       const p = await seedPerson(t, { login: false });
       // An attempt with the right password claims its slot, and is still checking its password...
+      const { claimLoginAttempt, personSubject, recordSuccessfulLogin } = lockoutOnTarget();
       const claim = await claimLoginAttempt(personSubject(p.id));
       expect(claim.kind).to.equal("claimed");
       // ...while 4 wrong ones take slots 2..5 and lock the account.
