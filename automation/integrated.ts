@@ -214,7 +214,11 @@ export interface EnvResolver<T> {
   /** `v2Name`: the variable, when it is a V2 table variable (config may name an existing table). */
   table(table: TableName, variable: string): T;
   appTable(table: AppTableName): T;
-  secret(secret: "jwtSecret" | "csrfSecret"): T;
+  /**
+   * The variable and value that carry a secret: locally the app's own variable with the value; on AWS
+   * `<variable>_PARAMETER` with the SSM parameter's name (the shim reads it into `<variable>` before import).
+   */
+  secret(secret: "jwtSecret" | "csrfSecret", variable: string): { name: string; value: T };
   config(value: "sesFromEmail" | "frontendUrl" | "jwtExpirationHours" | "corsOrigins"): T;
   value(provider: { aws: string; local: string }): T;
   imagesBucket(): T;
@@ -229,7 +233,11 @@ export function integratedEnvironment<T>(plan: IntegratedPlan, resolve: EnvResol
     switch (p.kind) {
       case "table": env[name] = resolve.table(p.table, name); break;
       case "appTable": env[name] = resolve.appTable(p.table); break;
-      case "secret": env[name] = resolve.secret(p.secret); break;
+      case "secret": {
+        const carried = resolve.secret(p.secret, name);
+        env[carried.name] = carried.value;
+        break;
+      }
       case "config": env[name] = resolve.config(p.value); break;
       case "value": env[name] = resolve.value(p); break;
       case "imagesBucket": env[name] = resolve.imagesBucket(); break;

@@ -1,12 +1,11 @@
 // The guardrails, wired as Pulumi policies. Each check is a pure function in ./checks (unit-tested
 // without the engine); this file only says which resource types each one applies to.
 import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { ENV } from "../handlers/contract/env";
 import { MIN_SECRET_LENGTH, PLACEHOLDER_SECRETS } from "../stacks/config";
 import { checkDistributionHttps } from "./checks/cloudfront";
 import { checkTable } from "./checks/dynamodb";
 import { checkPolicyAttachment, checkRoleInlinePolicies, checkRolePolicy } from "./checks/iam";
-import { checkLambdaEnvironment, type LambdaSecretRules } from "./checks/lambda";
+import { checkLambdaEnvironment, checkSecretParameter, type LambdaSecretRules } from "./checks/lambda";
 import { checkLogGroupRetention } from "./checks/logs";
 import { bucketsWithoutPublicAccessBlock, checkBucket, checkBucketAcl, checkBucketPolicy, checkCannedAcl, checkPublicAccessBlock } from "./checks/s3";
 
@@ -29,6 +28,7 @@ export const TYPES = {
   policyAttachment: "aws:iam/policyAttachment:PolicyAttachment",
   distribution: "aws:cloudfront/distribution:Distribution",
   lambdaFunction: "aws:lambda/function:Function",
+  ssmParameter: "aws:ssm/parameter:Parameter",
 } as const;
 
 type Check = (props: Record<string, unknown>, args: ResourceValidationArgs) => string[];
@@ -41,9 +41,9 @@ function forTypes(checks: Partial<Record<string, Check>>) {
   };
 }
 
-/** Default rules for Lambda environments: the secrets the stack delivers, and the values it refuses. */
+/** Default rules: no secret in any plain environment (the stack passes SSM parameter names), and the values it refuses. */
 export const DEFAULT_LAMBDA_SECRET_RULES: LambdaSecretRules = {
-  allowedSecretNames: [ENV.jwtSecret, ENV.csrfSecret],
+  allowedSecretNames: [],
   forbiddenValues: Object.values(PLACEHOLDER_SECRETS),
   minSecretLength: MIN_SECRET_LENGTH,
 };
@@ -96,7 +96,8 @@ export const RESOURCE_POLICIES: ResourceValidationPolicy[] = [
   },
   {
     name: "lambda-no-plaintext-secrets",
-    description: "Lambda environments carry no AWS keys, no secret-looking variable the stack does not deliver as a Pulumi secret, and no weak or placeholder secret.",
+    description:
+      "Secrets are not in plain Lambda environments (anyone with lambda:GetFunctionConfiguration reads those): no secret-looking variable and no AWS keys there; secrets live in SSM SecureString parameters with strong, non-placeholder values.",
     enforcementLevel: "mandatory",
     configSchema: {
       properties: {
@@ -111,6 +112,7 @@ export const RESOURCE_POLICIES: ResourceValidationPolicy[] = [
           allowedSecretNames: config?.allowedSecretNames ?? DEFAULT_LAMBDA_SECRET_RULES.allowedSecretNames,
         });
       },
+      [TYPES.ssmParameter]: (props) => checkSecretParameter(props, DEFAULT_LAMBDA_SECRET_RULES),
     }),
   },
 ];

@@ -1,7 +1,7 @@
 // RegistryApi: the two functions (api, auth) and the regional REST API generated from the contract.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ENV, TABLES, gatewayRoutes, type FunctionName, type TableName } from "../handlers/contract";
+import { ENV, FUNCTION_ENV, SECRET_PARAMETERS, TABLES, gatewayRoutes, tablesFor, type EnvKey, type FunctionName, type TableName } from "../handlers/contract";
 import type { HandlerSelection } from "../automation/select";
 import { bundledCode, integratedCode } from "./code";
 import type { StackConfig } from "./config";
@@ -91,18 +91,41 @@ export class RegistryApi extends pulumi.ComponentResource {
       .apply(([p, r, accountId]) => sesIdentityArns({ partition: p, region: r, accountId, sesFromEmail: config.sesFromEmail }));
 
     const tableArns = Object.fromEntries(TABLES.map((t) => [t.name, args.tables[t.name].arn])) as Record<TableName, pulumi.Output<string>>;
-    const environment = (extra: Record<string, pulumi.Input<string>>): Record<string, pulumi.Input<string>> => ({
-      ...Object.fromEntries(TABLES.map((t) => [t.envVar, args.tables[t.name].name])),
-      // Pulumi secrets: encrypted in the state and shown as [secret] in previews, never plain.
-      [ENV.jwtSecret]: config.jwtSecret,
-      [ENV.csrfSecret]: config.csrfSecret,
-      [ENV.jwtExpirationHours]: String(config.jwtExpirationHours),
-      [ENV.sesFromEmail]: config.sesFromEmail,
-      [ENV.frontendUrl]: args.frontendUrl,
-      [ENV.corsOrigins]: pulumi.output(args.corsOrigins).apply((origins) => origins.join(",")),
-      [ENV.logLevel]: "INFO",
-      ...extra,
+    // Secrets live in SSM Parameter Store as SecureStrings (from the Pulumi secrets); a function's
+    // environment carries only the parameter's name, which `lambda:GetFunctionConfiguration` may show.
+    const secretValues = { jwtSecret: config.jwtSecret, csrfSecret: config.csrfSecret } as const;
+    const secretParameters = new Map<EnvKey, aws.ssm.Parameter>(
+      SECRET_PARAMETERS.map(({ secret, parameter }) => [
+        parameter,
+        new aws.ssm.Parameter(childName(name, ENV[secret].toLowerCase().replace(/_/g, "-")), {
+          name: `/${namePrefix}/${ENV[secret]}`,
+          description: `People Register ${ENV[secret]} (read by the functions at cold start)`,
+          type: "SecureString",
+          value: secretValues[secret as keyof typeof secretValues],
+        }, parent),
+      ]),
+    );
+    const settings: Partial<Record<EnvKey, pulumi.Input<string>>> = {
+      ...Object.fromEntries([...secretParameters].map(([key, param]) => [key, param.name])),
+      jwtExpirationHours: String(config.jwtExpirationHours),
+      sesFromEmail: config.sesFromEmail,
+      frontendUrl: args.frontendUrl,
+      corsOrigins: pulumi.output(args.corsOrigins).apply((origins) => origins.join(",")),
+      logLevel: "INFO",
+      handlerKind: args.selection.kind,
+    };
+    // Each function gets the names of its own tables and its own settings, from the contract (as IAM).
+    const environment = (fn: FunctionName): Record<string, pulumi.Input<string>> => ({
+      ...Object.fromEntries(tablesFor(fn).map(({ table }) => [table.envVar, args.tables[table.name].name])),
+      ...Object.fromEntries(FUNCTION_ENV[fn].flatMap((key) => (settings[key] !== undefined ? [[ENV[key], settings[key] as pulumi.Input<string>]] : []))),
     });
+    const secretParameterOf = (secret: "jwtSecret" | "csrfSecret"): aws.ssm.Parameter =>
+      secretParameters.get(SECRET_PARAMETERS.find((p) => p.secret === secret)!.parameter)!;
+    const secretArns = (fn: FunctionName): pulumi.Output<string>[] =>
+      FUNCTION_ENV[fn].flatMap((key) => {
+        const param = secretParameters.get(key);
+        return param ? [param.arn] : [];
+      });
     const common = { tableArns, sesIdentityArns: senderIdentities, sesFromEmail: config.sesFromEmail, logRetentionDays: config.logRetentionDays, tracing: config.tracing };
 
     // The integrated app gets exactly what its synced code reads (sync-metadata.json), nothing else.
@@ -128,9 +151,15 @@ export class RegistryApi extends pulumi.ComponentResource {
         : bundledCode("api", args.repoRoot),
       ...SIZING[integrated ? "integrated" : "api"],
       environment: appData
-        ? appData.environment(args.tables, config, { frontendUrl: args.frontendUrl, corsOrigins: args.corsOrigins })
-        : environment({ [ENV.handlerKind]: args.selection.kind }),
+        ? appData.environment(args.tables, config, {
+          frontendUrl: args.frontendUrl,
+          corsOrigins: args.corsOrigins,
+          secretParameterName: (secret) => secretParameterOf(secret).name,
+        })
+        : environment("api"),
       ...(appData ? { integratedGrants: appData.grants(args.tables) } : {}),
+      // The integrated app may read either secret (its variable names differ by revision); the shim fetches them.
+      secretParameterArns: appData ? appData.secretsRead().map((secret) => secretParameterOf(secret).arn) : secretArns("api"),
       liveVersion: config.liveVersions?.api,
     }, parent);
     const authFn = new ApiFunction(childName(name, "auth"), {
@@ -140,15 +169,17 @@ export class RegistryApi extends pulumi.ComponentResource {
       description: "People Register auth (login, logout, me, refresh)",
       code: bundledCode("auth", args.repoRoot),
       ...SIZING.auth,
-      environment: environment({}),
+      environment: environment("auth"),
+      secretParameterArns: secretArns("auth"),
       liveVersion: config.liveVersions?.auth,
     }, { parent: this, ...renamedFrom(name, "api", "auth", childName(name, "auth")) });
     this.functions = { api: apiFn, auth: authFn };
 
     const body = pulumi
-      .all([apiFn.function.invokeArn, authFn.function.invokeArn])
-      .apply(([api, auth]) => openApiBody({
+      .all([apiFn.function.invokeArn, authFn.function.invokeArn, pulumi.output(args.corsOrigins)])
+      .apply(([api, auth, corsOrigins]) => openApiBody({
         title: physicalName(namePrefix, "api"),
+        corsOrigins,
         routes: gatewayRoutes({ greedy: integrated }),
         // Each stage invokes the alias its stage variable names.
         integrationUris: { api: aliasIntegrationUri(api), auth: aliasIntegrationUri(auth) },

@@ -24,6 +24,8 @@ export interface ApiFunctionArgs {
   tracing: boolean;
   /** The integrated app's grants (what the synced code reads) instead of the contract's per-function access. */
   integratedGrants?: pulumi.Input<{ tables: Array<{ arn: string; describe: boolean }>; imagesBucketArn?: string }>;
+  /** The SSM parameters (secrets) this function may read. */
+  secretParameterArns?: pulumi.Input<string>[];
 }
 
 /** Alias users reach through the API's main stage. */
@@ -56,11 +58,11 @@ export class ApiFunction extends pulumi.ComponentResource {
     const policy = new aws.iam.RolePolicy(`${name}-policy`, {
       role: this.role.id,
       policy: pulumi
-        .all([pulumi.all(args.tableArns), args.sesIdentityArns, this.logGroup.arn, pulumi.output(args.integratedGrants)])
-        .apply(([tableArns, sesIdentityArns, logGroupArn, grants]) =>
+        .all([pulumi.all(args.tableArns), args.sesIdentityArns, this.logGroup.arn, pulumi.output(args.integratedGrants), pulumi.all(args.secretParameterArns ?? [])])
+        .apply(([tableArns, sesIdentityArns, logGroupArn, grants, secretParameterArns]) =>
           JSON.stringify(grants
-            ? integratedFunctionPolicy({ ...(grants as Omit<IntegratedPolicyInput, "sesIdentityArns" | "sesFromEmail" | "logGroupArn">), sesIdentityArns, sesFromEmail: args.sesFromEmail, logGroupArn })
-            : functionPolicy({ fn: args.fn, tableArns, sesIdentityArns, sesFromEmail: args.sesFromEmail, logGroupArn })),
+            ? integratedFunctionPolicy({ ...(grants as Omit<IntegratedPolicyInput, "sesIdentityArns" | "sesFromEmail" | "logGroupArn">), sesIdentityArns, sesFromEmail: args.sesFromEmail, logGroupArn, secretParameterArns })
+            : functionPolicy({ fn: args.fn, tableArns, sesIdentityArns, sesFromEmail: args.sesFromEmail, logGroupArn, secretParameterArns })),
         ),
     }, parent);
 

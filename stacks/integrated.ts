@@ -4,7 +4,7 @@
 // function's environment and grants, from the one rule in automation/integrated.ts.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { APP_TABLES, type AppTableName, type TableName, type TableSpec } from "../handlers/contract";
+import { APP_TABLES, type AppTableName, SECRET_PARAMETER_SUFFIX, type TableName, type TableSpec } from "../handlers/contract";
 import { type IntegratedPlan, integratedEnvironment } from "../automation/integrated";
 import type { StackConfig, TableNaming } from "./config";
 import { childName, physicalName } from "./naming";
@@ -79,11 +79,12 @@ export class IntegratedAppData extends pulumi.ComponentResource {
   }
 
   /** The function's environment (exactly what the app reads, never TESTING or DEBUG). */
-  environment(tables: Readonly<Record<TableName, TableRef>>, config: StackConfig, values: { frontendUrl: pulumi.Input<string>; corsOrigins: pulumi.Input<string[]> }): Record<string, pulumi.Input<string>> {
+  environment(tables: Readonly<Record<TableName, TableRef>>, config: StackConfig, values: { frontendUrl: pulumi.Input<string>; corsOrigins: pulumi.Input<string[]>; secretParameterName: (secret: "jwtSecret" | "csrfSecret") => pulumi.Input<string> }): Record<string, pulumi.Input<string>> {
     return integratedEnvironment<pulumi.Input<string>>(this.args.plan, {
       table: (t, variable) => this.table(tables, t, variable).name,
       appTable: (t) => this.appTables[t]!.name,
-      secret: (s) => config[s],
+      // Never the secret itself: the name of its SSM parameter, resolved by the shim before the app is imported.
+      secret: (s, variable) => ({ name: `${variable}${SECRET_PARAMETER_SUFFIX}`, value: values.secretParameterName(s) }),
       config: (c) =>
         c === "corsOrigins" ? pulumi.output(values.corsOrigins).apply((o) => o.join(","))
         : c === "frontendUrl" ? values.frontendUrl
@@ -94,6 +95,13 @@ export class IntegratedAppData extends pulumi.ComponentResource {
       imagesDomain: () => this.imagesBucket!.bucketRegionalDomainName,
       literal: (v) => v,
     });
+  }
+
+  /** The secrets the synced app reads (the function may read exactly these parameters). */
+  secretsRead(): Array<"jwtSecret" | "csrfSecret"> {
+    const read = new Set<"jwtSecret" | "csrfSecret">();
+    for (const p of Object.values(this.args.plan.variables)) if (p.kind === "secret") read.add(p.secret);
+    return [...read].sort();
   }
 
   /** What the function's policy grants: every table the app uses (DescribeTable where it calls it) and the images bucket. */

@@ -16,6 +16,8 @@ export const GATEWAY_SECURITY_HEADERS: Readonly<Record<string, string>> = {
 
 export interface OpenApiInput {
   title: string;
+  /** The allowed CORS origins: gateway-generated answers carry Access-Control-Allow-Origin for them. */
+  corsOrigins?: readonly string[];
   routes: readonly GatewayRoute[];
   /** Lambda invoke ARN (the `invokeArn` of each function) per function name. */
   integrationUris: Readonly<Record<FunctionName, string>>;
@@ -33,12 +35,34 @@ export function pathParameters(template: string): string[] {
   return [...template.matchAll(/\{([^}+]+)\+?\}/g)].map((m) => m[1]);
 }
 
+/**
+ * The Access-Control-Allow-Origin of an answer the gateway itself makes (404, 429, 413, 5xx, 504), so a
+ * browser can read it: the one allowed origin as a literal; with several, the request's Origin
+ * reflected (a gateway response cannot choose among them; these bodies carry no data, and no
+ * Allow-Credentials is sent with a reflected origin). Shared by the stack and the local emulator.
+ */
+export function gatewayCorsHeaders(origins: readonly string[], requestOrigin: string | undefined): Record<string, string> {
+  if (origins.length === 1) return { "Access-Control-Allow-Origin": origins[0], "Access-Control-Allow-Credentials": "true", Vary: "Origin" };
+  if (origins.length > 1 && requestOrigin) return { "Access-Control-Allow-Origin": requestOrigin, Vary: "Origin" };
+  return {};
+}
+
+/** The same headers as gateway response parameters (literals quoted; the reflected origin from the request). */
+function gatewayCorsParameters(origins: readonly string[]): Record<string, string> {
+  if (origins.length === 1) {
+    return Object.fromEntries(Object.entries(gatewayCorsHeaders(origins, undefined)).map(([k, v]) => [`gatewayresponse.header.${k}`, `'${v}'`]));
+  }
+  if (origins.length > 1) return { "gatewayresponse.header.Access-Control-Allow-Origin": "method.request.header.Origin", "gatewayresponse.header.Vary": "'Origin'" };
+  return {};
+}
+
 /** `statusCode` undefined keeps the status API Gateway chose (413, 415, 502, 504, …). */
-function gatewayResponse(statusCode: number | undefined, body: string): Record<string, unknown> {
+function gatewayResponse(statusCode: number | undefined, body: string, origins: readonly string[] = []): Record<string, unknown> {
   const responseParameters: Record<string, string> = {};
   for (const [name, value] of Object.entries(GATEWAY_SECURITY_HEADERS)) {
     responseParameters[`gatewayresponse.header.${name}`] = `'${value}'`;
   }
+  Object.assign(responseParameters, gatewayCorsParameters(origins));
   return {
     ...(statusCode === undefined ? {} : { statusCode: String(statusCode) }),
     responseParameters,
@@ -51,14 +75,14 @@ function gatewayResponse(statusCode: number | undefined, body: string): Record<s
  * an unknown path is a 404 NOT_FOUND (API Gateway calls it MISSING_AUTHENTICATION_TOKEN),
  * stage throttling is a 429 RATE_LIMITED, every other gateway error keeps its status.
  */
-export function gatewayResponses(): Record<string, unknown> {
+export function gatewayResponses(corsOrigins: readonly string[] = []): Record<string, unknown> {
   const json = (value: object) => JSON.stringify(value);
   return {
-    MISSING_AUTHENTICATION_TOKEN: gatewayResponse(GATEWAY_NOT_FOUND.statusCode, json(GATEWAY_NOT_FOUND.body)),
-    THROTTLED: gatewayResponse(429, json({ error: "Too many requests", code: "RATE_LIMITED" })),
+    MISSING_AUTHENTICATION_TOKEN: gatewayResponse(GATEWAY_NOT_FOUND.statusCode, json(GATEWAY_NOT_FOUND.body), corsOrigins),
+    THROTTLED: gatewayResponse(429, json({ error: "Too many requests", code: "RATE_LIMITED" }), corsOrigins),
     // $context.error.messageString is already a quoted JSON string.
-    DEFAULT_4XX: gatewayResponse(undefined, '{"error":$context.error.messageString,"code":"$context.error.responseType"}'),
-    DEFAULT_5XX: gatewayResponse(undefined, '{"error":"Internal error","code":"INTERNAL","requestId":"$context.requestId"}'),
+    DEFAULT_4XX: gatewayResponse(undefined, '{"error":$context.error.messageString,"code":"$context.error.responseType"}', corsOrigins),
+    DEFAULT_5XX: gatewayResponse(undefined, '{"error":"Internal error","code":"INTERNAL","requestId":"$context.requestId"}', corsOrigins),
   };
 }
 
@@ -94,7 +118,7 @@ export function buildOpenApi(input: OpenApiInput): Record<string, unknown> {
     openapi: "3.0.1",
     info: { title: input.title, version: "1.0" },
     paths: sortedPaths,
-    "x-amazon-apigateway-gateway-responses": gatewayResponses(),
+    "x-amazon-apigateway-gateway-responses": gatewayResponses(input.corsOrigins ?? []),
   };
 }
 

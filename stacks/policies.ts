@@ -34,6 +34,8 @@ export interface FunctionPolicyInput {
   sesFromEmail: string;
   /** ARN of the function's own log group (without the `:*` suffix). */
   logGroupArn: string;
+  /** ARNs of the SSM parameters holding the secrets this function reads (and only those). */
+  secretParameterArns?: readonly string[];
 }
 
 const SIDS: Record<TableAccess, string> = { read: "DynamoDbRead", write: "DynamoDbWrite", readwrite: "DynamoDbReadWrite" };
@@ -42,6 +44,25 @@ const SIDS: Record<TableAccess, string> = { read: "DynamoDbRead", write: "Dynamo
  * The function's inline policy: DynamoDB actions per the contract's access level on exactly its tables
  * (and their indexes when it may read), SES sending only as the configured sender, logs only to its own group.
  */
+/** SES as the configured sender only. */
+function sendAsConfiguredSender(input: { sesIdentityArns: readonly string[]; sesFromEmail: string }): PolicyStatement {
+  return {
+    Sid: "SendEmailAsConfiguredSender",
+    Effect: "Allow",
+    Action: ["ses:SendEmail"],
+    Resource: [...input.sesIdentityArns],
+    Condition: { StringEquals: { "ses:FromAddress": input.sesFromEmail } },
+  };
+}
+
+/**
+ * Read exactly these secret parameters. SecureStrings under the AWS managed key aws/ssm: its key policy
+ * lets SSM decrypt for any principal of the account allowed to read the parameter, so no kms:Decrypt grant.
+ */
+function readOwnSecrets(arns: readonly string[] | undefined): PolicyStatement[] {
+  return arns && arns.length > 0 ? [{ Sid: "ReadOwnSecrets", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [...arns] }] : [];
+}
+
 export function functionPolicy(input: FunctionPolicyInput): PolicyDocument {
   const byAccess = new Map<TableAccess, string[]>();
   for (const { table, access } of tablesFor(input.fn)) {
@@ -56,13 +77,7 @@ export function functionPolicy(input: FunctionPolicyInput): PolicyDocument {
     const resources = byAccess.get(access);
     if (resources) statements.push({ Sid: SIDS[access], Effect: "Allow", Action: dynamoActions(access), Resource: resources });
   }
-  statements.push({
-    Sid: "SendEmailAsConfiguredSender",
-    Effect: "Allow",
-    Action: ["ses:SendEmail"],
-    Resource: [...input.sesIdentityArns],
-    Condition: { StringEquals: { "ses:FromAddress": input.sesFromEmail } },
-  });
+  statements.push(sendAsConfiguredSender(input), ...readOwnSecrets(input.secretParameterArns));
   statements.push({
     Sid: "OwnLogGroup",
     Effect: "Allow",
@@ -92,6 +107,8 @@ export interface IntegratedPolicyInput {
   sesIdentityArns: readonly string[];
   sesFromEmail: string;
   logGroupArn: string;
+  /** The SSM parameters (secrets) the shim reads for the app. */
+  secretParameterArns?: readonly string[];
 }
 
 /** Where the app writes images (presigned PUT URLs signed by the function's role). */
@@ -113,13 +130,7 @@ export function integratedFunctionPolicy(input: IntegratedPolicyInput): PolicyDo
   if (input.imagesBucketArn) {
     statements.push({ Sid: "ProjectImagesUpload", Effect: "Allow", Action: ["s3:PutObject"], Resource: [`${input.imagesBucketArn}/${IMAGES_PREFIX}*`] });
   }
-  statements.push({
-    Sid: "SendEmailAsConfiguredSender",
-    Effect: "Allow",
-    Action: ["ses:SendEmail"],
-    Resource: [...input.sesIdentityArns],
-    Condition: { StringEquals: { "ses:FromAddress": input.sesFromEmail } },
-  });
+  statements.push(sendAsConfiguredSender(input), ...readOwnSecrets(input.secretParameterArns));
   statements.push({ Sid: "OwnLogGroup", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${input.logGroupArn}:*`] });
   return { Version: "2012-10-17", Statement: statements };
 }

@@ -6,6 +6,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import { type FunctionName, GATEWAY_NOT_FOUND, type GatewayRoute, gatewayRoutes } from "../../handlers/contract";
+import { gatewayCorsHeaders } from "../../stacks/openapi";
 import { type Logger, silentLogger } from "../command";
 import { LocalTargetError } from "./errors";
 
@@ -40,6 +41,8 @@ export interface GatewayOptions {
   routes?: GatewayRoute[];
   /** Integration timeout (default 29 s, API Gateway's maximum). */
   integrationTimeoutMs?: number;
+  /** Allowed CORS origins: the gateway's own answers (404, 413, 5xx, 504) carry them as the stack's gateway responses do. */
+  corsOrigins?: readonly string[];
   log?: Logger;
 }
 
@@ -328,8 +331,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       }
       res.end(req.method === "HEAD" || bodyless ? undefined : payload);
     };
-    const gatewayError = (statusCode: number, message: string, type: string) =>
-      send(statusCode, new Map([["x-amzn-errortype", { name: "x-amzn-ErrorType", values: [type] }]]), JSON.stringify({ message }));
+    // What the gateway answers itself carries CORS headers, so a browser can read it (stacks/openapi.ts).
+    const gatewayHeaders = (type: string) => {
+      const headers = new Map([["x-amzn-errortype", { name: "x-amzn-ErrorType", values: [type] }]]);
+      const origin = typeof req.headers.origin === "string" ? req.headers.origin : undefined;
+      for (const [name, value] of Object.entries(gatewayCorsHeaders(opts.corsOrigins ?? [], origin))) headers.set(name.toLowerCase(), { name, values: [value] });
+      return headers;
+    };
+    const gatewayError = (statusCode: number, message: string, type: string) => send(statusCode, gatewayHeaders(type), JSON.stringify({ message }));
 
     try {
       const url = new URL(req.url ?? "/", "http://localhost");
@@ -338,7 +347,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       const path = (req.url ?? "/").split("?")[0] || "/";
       const found = match(method, path);
       if (!found) {
-        send(GATEWAY_NOT_FOUND.statusCode, new Map([["x-amzn-errortype", { name: "x-amzn-ErrorType", values: ["NotFoundException"] }]]), JSON.stringify(GATEWAY_NOT_FOUND.body));
+        send(GATEWAY_NOT_FOUND.statusCode, gatewayHeaders("NotFoundException"), JSON.stringify(GATEWAY_NOT_FOUND.body));
         return;
       }
       let bodyBytes: Buffer;

@@ -212,7 +212,7 @@ export async function startLocalTarget(opts: LocalTargetOptions = {}): Promise<L
     }
     checkAborted(opts.signal);
     gateway = await log.step("start API", () =>
-      startGateway({ handlers, greedy: Boolean(opts.integrated), port: opts.port ?? 0, sourceIpHeader: opts.sourceIpHeader, log }),
+      startGateway({ handlers, greedy: Boolean(opts.integrated), port: opts.port ?? 0, sourceIpHeader: opts.sourceIpHeader, log, corsOrigins: env[ENV.corsOrigins].split(",").filter(Boolean) }),
     );
 
     const url = gateway.url;
@@ -242,7 +242,7 @@ export function localIntegratedEnv(plan: IntegratedPlan, ctx: { tableNames: Reco
   return integratedEnvironment<string>(plan, {
     table: (t) => ctx.tableNames[t],
     appTable: (t) => ctx.appTables[t]!,
-    secret: (s) => ctx.env[s === "jwtSecret" ? ENV.jwtSecret : ENV.csrfSecret]!,
+    secret: (s, variable) => ({ name: variable, value: ctx.env[s === "jwtSecret" ? ENV.jwtSecret : ENV.csrfSecret]! }),
     config: (c) => ctx.env[{ sesFromEmail: ENV.sesFromEmail, frontendUrl: ENV.frontendUrl, jwtExpirationHours: ENV.jwtExpirationHours, corsOrigins: ENV.corsOrigins }[c]]!,
     value: (v) => v.local,
     imagesBucket: () => LOCAL_IMAGES_BUCKET,

@@ -1,11 +1,10 @@
 // Password change, self-service reset (request, check, confirm) and the CSRF token route.
 import { audit } from "../lib/audit";
-import { assertNotReused, consumeResetToken, createResetToken, findResetToken, RESET_TTL_SECONDS, setPassword, tokenInvalid } from "../lib/credentials";
+import { assertCurrentPassword, assertNotReused, consumeResetToken, createResetToken, findResetToken, RESET_TTL_SECONDS, setPassword, tokenInvalid } from "../lib/credentials";
 import { clientFingerprint, issueCsrfToken } from "../lib/csrf";
 import { renderEmail, sendEmail } from "../lib/email";
 import { HttpError, json, type Reply } from "../lib/http";
 import { findPersonByEmail, getPerson, isActivePerson } from "../lib/people";
-import { verifyPassword } from "../lib/passwords";
 import { type RequestContext, requirePrincipal } from "../lib/pipeline";
 import { endSessionsOf } from "../lib/sessions";
 import { assertPasswordPolicy, emailField, passwordInput } from "../lib/validation";
@@ -25,10 +24,7 @@ export async function changePassword(ctx: RequestContext): Promise<Reply> {
   const p = requirePrincipal(ctx);
   const { currentPassword, newPassword } = ctx.body(ChangePassword);
   assertPasswordPolicy(newPassword);
-  const stored = p.person.passwordHash ?? p.person.password;
-  if (!(await verifyPassword(currentPassword, stored))) {
-    throw new HttpError(401, "INVALID_CREDENTIALS", "The current password is not correct");
-  }
+  await assertCurrentPassword(p.person, currentPassword);
   await assertNotReused(p.person, newPassword);
   await setPassword(p.person, newPassword);
   const ended = await endSessionsOf(p.id, p.sid);
@@ -38,7 +34,22 @@ export async function changePassword(ctx: RequestContext): Promise<Reply> {
   return json(200, { success: true, message: "Password changed; other sessions were signed out" });
 }
 
+/**
+ * A reset request answers no sooner than this after it started, whether or not the email exists:
+ * the known-email path (token, email, audit) must not be measurably slower than the unknown one.
+ * Above what the known path takes on AWS (a few DynamoDB writes and one SES call).
+ */
+export const RESET_ANSWER_FLOOR_MS = 400;
+
 export async function requestReset(ctx: RequestContext): Promise<Reply> {
+  const started = Date.now();
+  const reply = await requestResetWork(ctx);
+  const wait = started + RESET_ANSWER_FLOOR_MS - Date.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  return reply;
+}
+
+async function requestResetWork(ctx: RequestContext): Promise<Reply> {
   const { email } = ctx.body(ResetRequest);
   const person = await findPersonByEmail(email);
   // Same answer either way; a token is only written (and emailed) for a real, active account.

@@ -3,14 +3,14 @@
 import { randomUUID } from "node:crypto";
 import { DeleteCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { audit } from "../lib/audit";
-import { createResetToken, SET_PASSWORD_TTL_SECONDS } from "../lib/credentials";
+import { assertCurrentPassword, createResetToken, revokeResetTokens, SET_PASSWORD_TTL_SECONDS } from "../lib/credentials";
 import { ddb, type Item, isConditionFailure, queryAll, scanPage, table, updateWithVersion } from "../lib/db";
 import { renderEmail, sendEmail } from "../lib/email";
 import { HttpError, json, listReply, noContent, notFound, type Reply } from "../lib/http";
-import { addressItem, findPersonByEmail, getPerson, itemVersion, normaliseEmail, personItemDefaults, safePerson } from "../lib/people";
+import { addressItem, findPersonByEmail, getPerson, itemVersion, normaliseEmail, peopleWithEmailAnyCase, personItemDefaults, safePerson } from "../lib/people";
 import { type RequestContext, requirePrincipal, requireSelfOrAdmin } from "../lib/pipeline";
 import { endSessionsOf } from "../lib/sessions";
-import { emailField, isoDate, nonEmpty, pageQuery } from "../lib/validation";
+import { emailField, isoDate, nonEmpty, pageQuery, passwordInput } from "../lib/validation";
 import * as z from "zod/mini";
 import { removeSubscription, subscriptionView } from "./subscriptions";
 
@@ -47,6 +47,8 @@ const profileUpdate = {
   address: z.optional(z.nullable(Address)),
   // Optional: when given it must match (409 CONFLICT); without it the last writer wins.
   version: z.optional(z.number().check(z.int(), z.gte(1))),
+  // Required to change `email` (the caller's own password, admins included): never stored.
+  currentPassword: z.optional(passwordInput),
 };
 const SelfUpdate = z.strictObject(profileUpdate);
 const AdminUpdate = z.strictObject({ ...profileUpdate, isAdmin: z.optional(z.boolean()), isActive: z.optional(z.boolean()) });
@@ -90,7 +92,8 @@ export interface NewPerson {
  */
 export async function insertPerson(ctx: RequestContext, body: NewPerson): Promise<Item> {
   const email = normaliseEmail(body.email);
-  if (await findPersonByEmail(email)) throw emailExists();
+  // Compared ignoring case with every stored address, including mixed-case ones the registry-api wrote.
+  if ((await peopleWithEmailAnyCase(email)).length > 0) throw emailExists();
   const now = new Date().toISOString();
   const person: Item = {
     id: randomUUID(),
@@ -133,7 +136,7 @@ export async function getPersonRoute(ctx: RequestContext): Promise<Reply> {
 export async function updatePerson(ctx: RequestContext): Promise<Reply> {
   const p = requireSelfOrAdmin(ctx, ctx.params.id);
   const body = ctx.body(p.isAdmin ? AdminUpdate : SelfUpdate) as z.infer<typeof AdminUpdate>;
-  const { version, ...changes } = body;
+  const { version, currentPassword, ...changes } = body;
   const fields = Object.keys(changes).filter((k) => (changes as Record<string, unknown>)[k] !== undefined);
   if (fields.length === 0) throw new HttpError(400, "VALIDATION_ERROR", "Nothing to update", [{ field: "body", code: "empty_update", message: "Give at least one field to change" }]);
 
@@ -143,9 +146,16 @@ export async function updatePerson(ctx: RequestContext): Promise<Reply> {
   if (changes.phone === null) changes.phone = "";
   if (changes.dateOfBirth === null) changes.dateOfBirth = "";
   if (changes.address !== undefined) changes.address = addressItem(changes.address);
+  const previousEmail = String(current.email ?? "");
   if (changes.email !== undefined) {
     changes.email = normaliseEmail(changes.email);
-    if (changes.email !== current.email && (await holdersOf(changes.email)).some((h) => h.id !== current.id)) throw emailExists();
+    if (changes.email === previousEmail) delete changes.email;
+  }
+  const emailChange = changes.email !== undefined;
+  if (emailChange) {
+    // A stolen token alone must not be enough to move the account (and its resets) to another mailbox.
+    await assertCurrentPassword(p.person, currentPassword);
+    if ((await peopleWithEmailAnyCase(changes.email as string)).some((h) => h.id !== current.id)) throw emailExists();
   }
   const updated = await updateWithVersion("PeopleTable", ctx.params.id, changes, version);
   if (!updated) {
@@ -154,6 +164,14 @@ export async function updatePerson(ctx: RequestContext): Promise<Reply> {
     throw new HttpError(409, "CONFLICT", `The person was changed by someone else (current version ${itemVersion(now)})`);
   }
   if (changes.isActive === false) await endSessionsOf(ctx.params.id);
+  else if (emailChange) {
+    // The old mailbox hears about it, its reset links die, and every other session ends.
+    await endSessionsOf(ctx.params.id, p.id === ctx.params.id ? p.sid : undefined);
+    await revokeResetTokens(updated, previousEmail);
+    if (previousEmail) {
+      await sendEmail({ to: previousEmail, template: "email_changed", ...renderEmail("email_changed", { firstName: String(updated.firstName ?? "") }) }, ctx.log);
+    }
+  }
   await audit({ action: "PERSON_UPDATED", personId: ctx.params.id, success: true, ipAddress: ctx.ip, userAgent: ctx.userAgent, details: { fields, by: p.id } }, ctx.log);
   return json(200, safePerson(updated));
 }

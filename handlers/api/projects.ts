@@ -68,15 +68,24 @@ function assertDateOrder(start: unknown, end: unknown): void {
 }
 
 /** A project as clients read it; projects written by the registry-api app lack version, counter and flag. */
-export const projectView = (item: Item): Item => ({
-  ...item,
-  description: typeof item.description === "string" ? item.description : "",
-  isEnabled: item.isEnabled !== false,
-  createdAt: timestamp(item.createdAt),
-  updatedAt: timestamp(item.updatedAt),
-  version: itemVersion(item),
-  subscriberCount: typeof item.subscriberCount === "number" ? item.subscriberCount : undefined,
-});
+/** What a project shows to anyone (the list and read routes are public): the model's fields, never the raw item. */
+const PUBLIC_PROJECT_FIELDS = [
+  "id", "name", "status", "maxParticipants", "startDate", "endDate", "registrationEndDate", "category", "location", "requirements", "createdBy",
+] as const;
+
+export const projectView = (item: Item): Item => {
+  const view: Item = {};
+  for (const field of PUBLIC_PROJECT_FIELDS) if (item[field] !== undefined && item[field] !== null) view[field] = item[field];
+  return {
+    ...view,
+    description: typeof item.description === "string" ? item.description : "",
+    isEnabled: item.isEnabled !== false,
+    createdAt: timestamp(item.createdAt),
+    updatedAt: timestamp(item.updatedAt),
+    version: itemVersion(item),
+    ...(typeof item.subscriberCount === "number" ? { subscriberCount: item.subscriberCount } : {}),
+  };
+};
 
 export async function listProjects(ctx: RequestContext): Promise<Reply> {
   const { limit, nextToken } = pageQuery(ctx.query);

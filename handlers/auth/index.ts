@@ -5,7 +5,7 @@ import { HttpError, json } from "../lib/http";
 import { issueToken } from "../lib/jwt";
 import { safePerson } from "../lib/people";
 import { createHandler, requirePrincipal, routeKey } from "../lib/pipeline";
-import { endSession, extendSession } from "../lib/sessions";
+import { endSession, extendSession, sessionHardEnd } from "../lib/sessions";
 import { login, tokenSubject } from "./login";
 
 const serve = createHandler("auth", {
@@ -25,8 +25,8 @@ const serve = createHandler("auth", {
 
   [routeKey("POST", "/auth/refresh")]: async (ctx) => {
     const p = requirePrincipal(ctx);
-    // Same session, new expiry: the session's TTL follows the new token.
-    const { token, claims } = await issueToken(tokenSubject(p.person), p.sid);
+    // Same session, new expiry (never past the session's absolute end): the session's TTL follows the new token.
+    const { token, claims } = await issueToken(tokenSubject(p.person), p.sid, Date.now(), sessionHardEnd(p.session));
     if (!(await extendSession(p.sid, p.id, claims.exp))) throw new HttpError(401, "UNAUTHORIZED", "The session has ended");
     return json(200, { success: true, accessToken: token, tokenType: "Bearer", expiresAt: new Date(claims.exp * 1000).toISOString(), user: safePerson(p.person) });
   },

@@ -1,55 +1,51 @@
-// POST /auth/login: lockout before the password, constant-ish time for unknown accounts, legacy
+// POST /auth/login: a lockout slot claimed before the password is checked, constant-ish time for unknown accounts, legacy
 // `password` hashes migrated to `passwordHash`, a new session per login.
 import { randomUUID } from "node:crypto";
-import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { audit } from "../lib/audit";
-import { ddb, type Item, table } from "../lib/db";
+import { audit, UNKNOWN_EMAIL_AUDIT_TTL_SECONDS } from "../lib/audit";
+import type { Item } from "../lib/db";
 import { renderEmail, sendEmail } from "../lib/email";
 import { HttpError, json, type Reply } from "../lib/http";
 import { issueToken } from "../lib/jwt";
-import { lockedUntil, recordFailedLogin } from "../lib/lockout";
+import { accountLocked, claimLoginAttempt, personSubject, recordSuccessfulLogin, unknownEmailSubject } from "../lib/lockout";
 import { findPersonByEmail, isActivePerson, normaliseEmail, safePerson } from "../lib/people";
 import { isBcryptHash, verifyPassword } from "../lib/passwords";
 import type { RequestContext } from "../lib/pipeline";
-import { createSessionWithId } from "../lib/sessions";
+import { createSessionWithId, SESSION_MAX_LIFETIME_SECONDS } from "../lib/sessions";
 import { emailField, passwordInput } from "../lib/validation";
 import * as z from "zod/mini";
 
 const LoginBody = z.strictObject({ email: emailField, password: passwordInput });
 
 const invalidCredentials = (): HttpError => new HttpError(401, "INVALID_CREDENTIALS", "Invalid email or password");
-const accountLocked = (until: string): HttpError =>
-  new HttpError(423, "ACCOUNT_LOCKED", "The account is locked after too many failed logins; try again later", undefined, {
-    "Retry-After": String(Math.max(1, Math.ceil((Date.parse(until) - Date.now()) / 1000))),
-  });
 
 export async function login(ctx: RequestContext): Promise<Reply> {
   const { email, password } = ctx.body(LoginBody);
   const client = { ipAddress: ctx.ip, userAgent: ctx.userAgent };
   const person = await findPersonByEmail(email);
+  const personId = person ? String(person.id) : undefined;
+  const subject = personId ? personSubject(personId) : unknownEmailSubject(normaliseEmail(email));
 
-  if (person) {
-    const until = lockedUntil(person);
-    if (until) {
-      await audit({ action: "LOGIN_FAILED", personId: String(person.id), success: false, ...client, details: { reason: "account_locked" } }, ctx.log);
-      throw accountLocked(until);
-    }
+  // The slot is claimed before the password is checked: at most 5 checks per window, whatever the concurrency.
+  const claim = await claimLoginAttempt(subject);
+  if (claim.kind === "locked") {
+    await audit({ action: "LOGIN_FAILED", ...(personId ? { personId } : {}), success: false, ...client, details: { reason: "account_locked" } }, ctx.log);
+    throw accountLocked(claim.until);
   }
   const legacy = person && !isBcryptHash(person.passwordHash) && isBcryptHash(person.password) ? (person.password as string) : undefined;
   const ok = await verifyPassword(password, person ? (legacy ?? person.passwordHash) : undefined);
 
-  if (!person) {
-    await audit({ action: "LOGIN_FAILED", success: false, ...client, details: { reason: "unknown_email", email: normaliseEmail(email) } }, ctx.log);
+  if (!person || !personId) {
+    await audit(
+      { action: "LOGIN_FAILED", success: false, ...client, details: { reason: "unknown_email", email: normaliseEmail(email) }, ttlSeconds: UNKNOWN_EMAIL_AUDIT_TTL_SECONDS },
+      ctx.log,
+    );
     throw invalidCredentials();
   }
-  const personId = String(person.id);
   if (!ok) {
-    const outcome = await recordFailedLogin(personId);
     await audit({ action: "LOGIN_FAILED", personId, success: false, ...client, details: { reason: "bad_password" } }, ctx.log);
-    if (outcome.kind === "already-locked") throw accountLocked(outcome.until);
-    if (outcome.kind === "locked-now") {
-      await audit({ action: "ACCOUNT_LOCKED", personId, success: true, ...client, details: { until: outcome.until } }, ctx.log);
-      const mail = renderEmail("account_locked", { firstName: String(person.firstName ?? ""), until: outcome.until });
+    if (claim.setLock) {
+      await audit({ action: "ACCOUNT_LOCKED", personId, success: true, ...client, details: { until: claim.setLock } }, ctx.log);
+      const mail = renderEmail("account_locked", { firstName: String(person.firstName ?? ""), until: claim.setLock });
       await sendEmail({ to: String(person.email), template: "account_locked", ...mail }, ctx.log);
     }
     throw invalidCredentials();
@@ -61,18 +57,11 @@ export async function login(ctx: RequestContext): Promise<Reply> {
 
   const now = new Date().toISOString();
   const sid = randomUUID();
-  const { token, claims } = await issueToken(tokenSubject(person), sid);
+  const nowMs = Date.now();
+  const { token, claims } = await issueToken(tokenSubject(person), sid, nowMs, Math.floor(nowMs / 1000) + SESSION_MAX_LIFETIME_SECONDS);
   // Three independent writes: one round trip.
   await Promise.all([
-    ddb().send(
-      new UpdateCommand({
-        TableName: table("PeopleTable"),
-        Key: { id: personId },
-        UpdateExpression: `SET lastLoginAt = :now, failedLoginAttempts = :zero${legacy ? ", passwordHash = :hash" : ""} REMOVE accountLockedUntil, failedLoginWindowStart${legacy ? ", password" : ""}`,
-        ConditionExpression: "attribute_exists(id)",
-        ExpressionAttributeValues: { ":now": now, ":zero": 0, ...(legacy ? { ":hash": legacy } : {}) },
-      }),
-    ),
+    recordSuccessfulLogin(subject, claim, { set: { lastLoginAt: now, ...(legacy ? { passwordHash: legacy } : {}) }, remove: legacy ? ["password"] : [] }),
     createSessionWithId(sid, personId, claims.exp, { ip: ctx.ip, userAgent: ctx.userAgent }),
     audit({ action: "LOGIN_SUCCESS", personId, success: true, ...client, details: legacy ? { migratedLegacyHash: true } : {} }, ctx.log),
   ]);

@@ -86,7 +86,11 @@ export const RATE_LIMITS: Readonly<Record<RateLimitRule, readonly RateLimitSpec[
     { limit: 10, windowSeconds: 15 * 60, key: "ip+email" },
     { limit: 30, windowSeconds: 15 * 60, key: "ip" },
   ],
-  passwordReset: [{ limit: 3, windowSeconds: 60 * 60, key: "ip+email" }],
+  // Per IP+email, and per IP across emails (one client cannot probe or mail-bomb many addresses).
+  passwordReset: [
+    { limit: 3, windowSeconds: 60 * 60, key: "ip+email" },
+    { limit: 10, windowSeconds: 60 * 60, key: "ip" },
+  ],
   registration: [{ limit: 10, windowSeconds: 60 * 60, key: "ip" }],
   publicCheck: [{ limit: 20, windowSeconds: 60 * 60, key: "ip" }],
   publicSubscribe: [

@@ -85,6 +85,8 @@ export const TABLES: readonly TableSpec[] = [
       { name: "PersonIndex", hashKey: "personId", rangeKey: "timestamp" },
       { name: "ActionIndex", hashKey: "action", rangeKey: "timestamp" },
     ],
+    // Only rows that carry it expire (failed logins for unknown emails); the rest are kept.
+    ttlAttribute: "ttl",
     envVar: "AUDIT_LOGS_TABLE_NAME",
     // api reads it for the admin dashboard's recent audit entries.
     access: { api: "readwrite", auth: "write" },

@@ -41,7 +41,44 @@ def _load_app():
     return Mangum(app, lifespan="off"), None
 
 
-_asgi_handler, IMPORT_ERROR = _load_app()
+# --- secrets from SSM Parameter Store -------------------------------------------------------------
+# On AWS the function's environment holds only parameter names (JWT_SECRET_PARAMETER, ...), never a
+# secret. The synced app reads plain variables (JWT_SECRET, ...), so before it is imported each
+# <NAME>_PARAMETER is read (SecureString, decrypted) into <NAME> in this process's environment. Locally
+# the values are set directly and nothing is read. When a parameter cannot be read the app is not
+# imported at all (it could fall back to a default secret): the function answers 503 instead.
+SECRET_PARAMETER_SUFFIX = "_PARAMETER"
+
+
+def _resolve_secret_parameters(environ=None, client=None):
+    """Fill <NAME> from the SSM parameter named by <NAME>_PARAMETER. Returns None, or why it failed."""
+    environ = os.environ if environ is None else environ
+    wanted = {
+        name[: -len(SECRET_PARAMETER_SUFFIX)]: value
+        for name, value in environ.items()
+        if name.endswith(SECRET_PARAMETER_SUFFIX) and value
+    }
+    if not wanted:
+        return None
+    try:
+        if client is None:
+            import boto3  # noqa: PLC0415 - only when there is something to read
+
+            client = boto3.client("ssm")
+        for variable, parameter in sorted(wanted.items()):
+            value = client.get_parameter(Name=parameter, WithDecryption=True)["Parameter"]["Value"]
+            if not value:
+                raise ValueError(f"parameter for {variable} is empty")
+            environ[variable] = value
+    except Exception as exc:  # noqa: BLE001 - any failure means no secrets: fail closed
+        # The exception type only: a message could quote a value.
+        logger.error("secret parameters could not be read (%s); the app is not imported", type(exc).__name__)
+        return f"secret parameters unavailable ({type(exc).__name__})"
+    return None
+
+
+SECRETS_ERROR = _resolve_secret_parameters()
+_asgi_handler, IMPORT_ERROR = _load_app() if SECRETS_ERROR is None else (None, SECRETS_ERROR)
 
 
 def handler(event, context):

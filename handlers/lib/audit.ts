@@ -31,7 +31,12 @@ export interface AuditEntry {
   ipAddress: string;
   userAgent: string;
   details?: Record<string, unknown>;
+  /** Rows that must not be kept for ever (e.g. a typed unknown email) expire after this many seconds. */
+  ttlSeconds?: number;
 }
+
+/** Failed logins for unknown emails keep the typed address: long enough to spot credential stuffing, no longer. */
+export const UNKNOWN_EMAIL_AUDIT_TTL_SECONDS = 30 * 24 * 3600;
 
 export async function audit(entry: AuditEntry, log: Logger): Promise<void> {
   try {
@@ -48,6 +53,7 @@ export async function audit(entry: AuditEntry, log: Logger): Promise<void> {
           ipAddress: entry.ipAddress,
           userAgent: entry.userAgent,
           details: redact(entry.details ?? {}),
+          ...(entry.ttlSeconds !== undefined ? { ttl: Math.floor(Date.now() / 1000) + entry.ttlSeconds } : {}),
         },
       }),
     );

@@ -1,13 +1,20 @@
 // Function configuration, read from the environment on the first request (not at module load: the
 // local target sets process.env just before it loads a bundle) and cached afterwards. Fails closed:
 // a missing or short secret makes every request answer 503 instead of signing with something weak.
-import { BCRYPT_COST_DEFAULT, ENV, JWT_EXPIRATION_HOURS_DEFAULT, TABLES, type TableName } from "../contract";
+//
+// Secrets: on AWS a function's environment holds only the names of SSM Parameter Store SecureStrings
+// (JWT_SECRET_PARAMETER, …), so `lambda:GetFunctionConfiguration` reveals nothing; resolveSecrets()
+// reads them once per cold start and again after SECRET_CACHE_MS (so a rotated value is picked up).
+// Locally the target sets the values themselves and no SSM client is ever loaded.
+import type { SSMClient } from "@aws-sdk/client-ssm";
+import { BCRYPT_COST_DEFAULT, ENV, JWT_EXPIRATION_HOURS_DEFAULT, SECRET_PARAMETERS, TABLES, type TableName } from "../contract";
 
 export const MIN_SECRET_LENGTH = 32;
 
 export interface Config {
   jwtSecret: Uint8Array;
-  csrfSecret: Buffer;
+  /** Throws ConfigError when read in a function deployed without it (auth never needs it). */
+  readonly csrfSecret: Buffer;
   jwtExpirationHours: number;
   bcryptCost: number;
   sesFromEmail?: string;
@@ -27,10 +34,80 @@ export class ConfigError extends Error {
 
 let cached: Config | undefined;
 
+/** Secret values read from SSM (by variable name, e.g. JWT_SECRET), when the function is given parameter names. */
+let resolved: { at: number; values: Record<string, string> } | undefined;
+let resolving: Promise<void> | undefined;
+let ssm: SSMClient | undefined;
+export const SECRET_CACHE_MS = 5 * 60 * 1000;
+/** After a failed refresh the values read before are kept, and the read is tried again this much later. */
+const SECRET_RETRY_MS = 30 * 1000;
+
+/**
+ * Read the secrets named by the *_PARAMETER variables from SSM Parameter Store (decrypted), unless
+ * read less than SECRET_CACHE_MS ago. A no-op (and no SSM client loaded) when none is set. Throws
+ * ConfigError when they cannot be read and nothing was read before: the request then fails closed.
+ */
+export async function resolveSecrets(nowMs = Date.now()): Promise<void> {
+  const wanted = SECRET_PARAMETERS.flatMap((p) => {
+    const parameter = optional(ENV[p.parameter]);
+    return parameter ? [{ variable: ENV[p.secret], parameter }] : [];
+  });
+  if (wanted.length === 0 || (resolved && nowMs - resolved.at < SECRET_CACHE_MS)) return;
+  resolving ??= (async () => {
+    try {
+      // Loaded only here: functions without parameter names (the local target) never pay for the client.
+      const { SSMClient, GetParameterCommand } = await import("@aws-sdk/client-ssm");
+      ssm ??= new SSMClient({});
+      const client = ssm;
+      const values: Record<string, string> = {};
+      await Promise.all(
+        wanted.map(async (w) => {
+          const out = await client.send(new GetParameterCommand({ Name: w.parameter, WithDecryption: true }));
+          const value = out.Parameter?.Value;
+          if (typeof value === "string" && value !== "") values[w.variable] = value;
+        }),
+      );
+      const changed = !resolved || wanted.some((w) => resolved?.values[w.variable] !== values[w.variable]);
+      resolved = { at: Date.now(), values };
+      if (changed) cached = undefined;
+    } catch (err) {
+      if (!resolved) throw new ConfigError(`the secrets could not be read from SSM Parameter Store (${(err as Error).name})`);
+      resolved = { ...resolved, at: Date.now() - SECRET_CACHE_MS + SECRET_RETRY_MS };
+    } finally {
+      resolving = undefined;
+    }
+  })();
+  return resolving;
+}
+
+/** A secret's value: from SSM when its parameter variable is set (never the plain variable then), else the variable. */
+function secretValue(name: string): string | undefined {
+  const spec = SECRET_PARAMETERS.find((p) => ENV[p.secret] === name);
+  if (spec && optional(ENV[spec.parameter])) return resolved?.values[name];
+  return process.env[name];
+}
+
+/** Drop what was read from SSM (the next request reads again). */
+export function forgetSecrets(): void {
+  resolved = undefined;
+  cached = undefined;
+}
+
 function secret(name: string): string {
-  const value = process.env[name];
+  const value = secretValue(name);
   if (!value || value.length < MIN_SECRET_LENGTH) throw new ConfigError(`${name} is missing or shorter than ${MIN_SECRET_LENGTH} characters`);
   return value;
+}
+
+/** A secret only some functions get: checked now when present, refused (ConfigError) when used while absent. */
+function optionalSecret(name: string): () => string {
+  if (secretValue(name) === undefined) {
+    return () => {
+      throw new ConfigError(`${name} is not configured for this function`);
+    };
+  }
+  const value = secret(name);
+  return () => value;
 }
 
 function intEnv(name: string, fallback: number, min: number, max: number): number {
@@ -53,12 +130,21 @@ export function loadConfig(): Config {
     const physical = optional(t.envVar);
     if (physical) tables[t.name] = physical;
   }
+  const csrfSecret = optionalSecret(ENV.csrfSecret);
+  const dynamoDbEndpoint = optional(ENV.dynamoDbEndpoint);
+  // bcrypt cost 4 is the library minimum. A cost below the default is honoured only on the local
+  // target (tests); anywhere else it is a configuration error, not a silently weaker hash.
+  const bcryptCost = intEnv(ENV.bcryptCost, BCRYPT_COST_DEFAULT, 4, 15);
+  if (bcryptCost < BCRYPT_COST_DEFAULT && (!dynamoDbEndpoint || process.env.AWS_EXECUTION_ENV !== undefined)) {
+    throw new ConfigError(`${ENV.bcryptCost} below ${BCRYPT_COST_DEFAULT} is only allowed on the local target`);
+  }
   return {
     jwtSecret: new TextEncoder().encode(secret(ENV.jwtSecret)),
-    csrfSecret: Buffer.from(secret(ENV.csrfSecret), "utf8"),
+    get csrfSecret() {
+      return Buffer.from(csrfSecret(), "utf8");
+    },
     jwtExpirationHours: intEnv(ENV.jwtExpirationHours, JWT_EXPIRATION_HOURS_DEFAULT, 1, 24 * 30),
-    // bcrypt cost 4 is the library minimum; only tests lower it.
-    bcryptCost: intEnv(ENV.bcryptCost, BCRYPT_COST_DEFAULT, 4, 15),
+    bcryptCost,
     sesFromEmail: optional(ENV.sesFromEmail),
     frontendUrl: (optional(ENV.frontendUrl) ?? "http://localhost:3000").replace(/\/+$/, ""),
     corsOrigins: (optional(ENV.corsOrigins) ?? "")
@@ -68,7 +154,7 @@ export function loadConfig(): Config {
     handlerKind: optional(ENV.handlerKind) ?? "enhanced",
     serviceVersion: optional(ENV.serviceVersion) ?? "dev",
     logLevel: (optional(ENV.logLevel) ?? "info").toLowerCase(),
-    dynamoDbEndpoint: optional(ENV.dynamoDbEndpoint),
+    dynamoDbEndpoint,
     emailOutboxDir: optional(ENV.emailOutboxDir),
     tables,
   };

@@ -1,10 +1,13 @@
 // Setting passwords and reset tokens. Reset tokens are random, sent only by email and stored as their
 // SHA-256 with an epoch-seconds TTL; the last 5 password hashes are kept in PasswordHistoryTable.
+// At most one link is outstanding per person: a newer link, a password change or an email change
+// revokes the older ones, so a link read from an old mailbox is worthless afterwards.
 import { createHash, randomBytes } from "node:crypto";
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { config } from "./config";
-import { ddb, type Item, isConditionFailure, table } from "./db";
+import { ddb, type Item, isConditionFailure, queryAll, table } from "./db";
 import { HttpError } from "./http";
+import { accountLocked, claimLoginAttempt, personSubject, recordSuccessfulLogin } from "./lockout";
 import { hashPassword, isBcryptHash, verifyPassword } from "./passwords";
 
 export const PASSWORD_HISTORY_DEPTH = 5;
@@ -15,7 +18,28 @@ export const SET_PASSWORD_TTL_SECONDS = 24 * 3600;
 
 const sha256 = (value: string): string => createHash("sha256").update(value).digest("hex");
 
+/**
+ * Delete every outstanding reset token of this person (looked up by the addresses they were sent to:
+ * the person's email, and `alsoEmail` after an email change). Returns how many were revoked.
+ */
+export async function revokeResetTokens(person: Item, alsoEmail?: string): Promise<number> {
+  const personId = String(person.id);
+  const emails = [...new Set([String(person.email ?? ""), alsoEmail ?? ""].filter((e) => e !== ""))];
+  const items = (
+    await Promise.all(
+      emails.map((email) =>
+        queryAll({ TableName: table("PasswordResetTokensTable"), IndexName: "EmailIndex", KeyConditionExpression: "email = :e", ExpressionAttributeValues: { ":e": email } }),
+      ),
+    )
+  ).flat();
+  // Tokens carry personId; one without it belongs to whoever holds the address.
+  const mine = items.filter((i) => i.personId === undefined || i.personId === personId);
+  await Promise.all(mine.map((i) => ddb().send(new DeleteCommand({ TableName: table("PasswordResetTokensTable"), Key: { resetToken: i.resetToken } }))));
+  return mine.length;
+}
+
 export async function createResetToken(person: Item, ttlSeconds: number, purpose: "reset" | "welcome" | "admin"): Promise<{ token: string; link: string; expiresAt: number }> {
+  await revokeResetTokens(person);
   const token = randomBytes(32).toString("base64url");
   const expiresAt = Math.floor(Date.now() / 1000) + ttlSeconds;
   await ddb().send(
@@ -57,6 +81,23 @@ export async function consumeResetToken(token: string): Promise<Item | undefined
     if (isConditionFailure(err)) return undefined;
     throw err;
   }
+}
+
+/**
+ * Re-authentication before a sensitive change (password, email): the caller's current password,
+ * counted like a login attempt, so a stolen token cannot be used to guess it (5 wrong lock the
+ * account). 400 when absent, 401 INVALID_CREDENTIALS when wrong, 423 while locked.
+ */
+export async function assertCurrentPassword(person: Item, password: string | undefined, field = "currentPassword"): Promise<void> {
+  if (!password) {
+    throw new HttpError(400, "VALIDATION_ERROR", "The current password is required for this change", [{ field, code: "required", message: "Give your current password" }]);
+  }
+  const subject = personSubject(String(person.id));
+  const claim = await claimLoginAttempt(subject);
+  if (claim.kind === "locked") throw accountLocked(claim.until);
+  const stored = isBcryptHash(person.passwordHash) ? person.passwordHash : person.password;
+  if (!(await verifyPassword(password, stored))) throw new HttpError(401, "INVALID_CREDENTIALS", "The current password is not correct");
+  await recordSuccessfulLogin(subject, claim, { set: {}, remove: [] });
 }
 
 /** 400 PASSWORD_REUSED when the password is the current one or one of the last five before it. */
@@ -105,6 +146,7 @@ export async function setPassword(person: Item, password: string): Promise<void>
     if (isConditionFailure(err)) throw new HttpError(404, "NOT_FOUND", "Person not found");
     throw err;
   }
+  await revokeResetTokens(person);
   if (previous) {
     await ddb().send(
       new PutCommand({

@@ -3,6 +3,7 @@
 // marks a token used; a second use fails the condition).
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import type { RouteSpec } from "../contract";
 import { config } from "./config";
 import { ddb, isConditionFailure, table } from "./db";
 import { HttpError } from "./http";
@@ -26,13 +27,20 @@ export function issueCsrfToken(fingerprint: string, form = "default", nowMs = Da
   return { csrfToken: `${issuedAt}.${nonce}.${form}.${mac(fingerprint, form, issuedAt, nonce)}`, expiresAt: new Date((issuedAt + CSRF_TTL_SECONDS) * 1000).toISOString() };
 }
 
-/** Check signature, binding and age; returns the issue time, or undefined when the token is not good. */
-export function checkCsrfToken(token: string | undefined, fingerprint: string, nowMs = Date.now()): number | undefined {
+/**
+ * The form a route's CSRF token must be issued for (`GET /auth/csrf-token?form=<form>`): its method and
+ * literal path segments, e.g. POST /people -> "post-people". A token for one form is refused by another.
+ */
+export const csrfFormOf = (route: Pick<RouteSpec, "method" | "path">): string =>
+  [route.method.toLowerCase(), ...route.path.split("/").filter((s) => s !== "" && !s.startsWith("{"))].join("-").slice(0, 32);
+
+/** Check signature, binding, form and age; returns the issue time, or undefined when the token is not good. */
+export function checkCsrfToken(token: string | undefined, fingerprint: string, expectedForm: string, nowMs = Date.now()): number | undefined {
   if (!token || token.length > 256) return undefined;
   const parts = token.split(".");
   if (parts.length !== 4) return undefined;
   const [issued, nonce, form, given] = parts;
-  if (!/^\d{1,12}$/.test(issued) || !/^[A-Za-z0-9_-]{16,64}$/.test(nonce) || !FORM.test(form)) return undefined;
+  if (!/^\d{1,12}$/.test(issued) || !/^[A-Za-z0-9_-]{16,64}$/.test(nonce) || !FORM.test(form) || form !== expectedForm) return undefined;
   const issuedAt = Number(issued);
   const now = Math.floor(nowMs / 1000);
   if (issuedAt > now + CLOCK_SKEW_SECONDS || now - issuedAt > CSRF_TTL_SECONDS) return undefined;
@@ -41,9 +49,9 @@ export function checkCsrfToken(token: string | undefined, fingerprint: string, n
   return expected.length === actual.length && timingSafeEqual(expected, actual) ? issuedAt : undefined;
 }
 
-/** Verify and use up a token; 403 CSRF_INVALID when missing, forged, expired, bound elsewhere or reused. */
-export async function consumeCsrfToken(token: string | undefined, fingerprint: string): Promise<void> {
-  const issuedAt = checkCsrfToken(token, fingerprint);
+/** Verify and use up a token; 403 CSRF_INVALID when missing, forged, expired, bound elsewhere, for another form or reused. */
+export async function consumeCsrfToken(token: string | undefined, fingerprint: string, form: string): Promise<void> {
+  const issuedAt = checkCsrfToken(token, fingerprint, form);
   if (issuedAt === undefined || !token) throw csrfInvalid();
   try {
     await ddb().send(

@@ -9,7 +9,7 @@ import { config } from "./config";
 import { ddb, table } from "./db";
 import type { Logger } from "./log";
 
-export type EmailTemplate = "welcome" | "password_reset" | "password_changed" | "account_locked";
+export type EmailTemplate = "welcome" | "password_reset" | "password_changed" | "account_locked" | "email_changed";
 
 export interface EmailMessage {
   to: string;
@@ -37,6 +37,11 @@ export function renderEmail(template: EmailTemplate, vars: { firstName?: string;
       return {
         subject: "Your People Register password was changed",
         text: `${hello}\n\nYour password was just changed and your other sessions were signed out. If this was not you, reset your password now.\n`,
+      };
+    case "email_changed":
+      return {
+        subject: "Your People Register email address was changed",
+        text: `${hello}\n\nThe email address of your account was just changed, so messages no longer come to this address; your other sessions were signed out. If this was not you, contact an administrator now.\n`,
       };
     case "account_locked":
       return {

@@ -18,7 +18,13 @@ export interface IssuedToken {
   claims: TokenClaims;
 }
 
-export async function issueToken(person: { id: string; email: string; firstName: string; lastName: string; isAdmin: boolean }, sid: string, now = Date.now()): Promise<IssuedToken> {
+/** `notAfter` (epoch seconds) caps the expiry: a token never outlives its session's absolute lifetime. */
+export async function issueToken(
+  person: { id: string; email: string; firstName: string; lastName: string; isAdmin: boolean },
+  sid: string,
+  now = Date.now(),
+  notAfter = Number.POSITIVE_INFINITY,
+): Promise<IssuedToken> {
   const cfg = config();
   const iat = Math.floor(now / 1000);
   const claims: TokenClaims = {
@@ -29,7 +35,7 @@ export async function issueToken(person: { id: string; email: string; firstName:
     isAdmin: person.isAdmin,
     sid,
     iat,
-    exp: iat + cfg.jwtExpirationHours * 3600,
+    exp: Math.min(iat + cfg.jwtExpirationHours * 3600, notAfter),
   };
   const token = await new SignJWT({ ...claims }).setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(cfg.jwtSecret);
   return { token, claims };

@@ -1,5 +1,5 @@
 // Person items: lookups (GetItem by id, EmailIndex by email, never a scan) and the safe view.
-import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { ddb, type Item, table } from "./db";
 
 /** The only person fields a response may carry (the contract's safe view). */
@@ -100,11 +100,12 @@ export async function getPerson(id: string): Promise<Item | undefined> {
   return out.Item as Item | undefined;
 }
 
-/** The person with this email (compared lower-cased), read consistently by id after the index lookup. */
+/** The person with this email, read consistently by id after the index lookup. */
 export async function findPersonByEmail(email: string): Promise<Item | undefined> {
   const normalised = normaliseEmail(email);
-  // Older items may hold the address as typed; look that up too when it differs.
-  for (const candidate of normalised === email ? [normalised] : [normalised, email]) {
+  // Older items may hold the address as typed: an exact match wins over the lower-cased form, so a
+  // look-alike registered in lower case can never take over a mixed-case owner's login or resets.
+  for (const candidate of normalised === email ? [normalised] : [email, normalised]) {
     const out = await ddb().send(
       new QueryCommand({
         TableName: table("PeopleTable"),
@@ -122,3 +123,23 @@ export async function findPersonByEmail(email: string): Promise<Item | undefined
 }
 
 export const isActivePerson = (item: Item): boolean => item.isActive !== false;
+
+/**
+ * Every person whose email equals this one ignoring case (id, email, createdAt). The TypeScript
+ * handlers store emails lower-cased, but the registry-api app stores them as typed, and no index can
+ * find "Alice@x.com" from "alice@x.com": so this reads the whole table's ids and emails (a projected,
+ * consistent, paged scan). Only registration and email changes call it; both are rate-limited.
+ */
+export async function peopleWithEmailAnyCase(email: string): Promise<Item[]> {
+  const wanted = normaliseEmail(email);
+  const found: Item[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await ddb().send(
+      new ScanCommand({ TableName: table("PeopleTable"), ProjectionExpression: "id, email, createdAt", ConsistentRead: true, ExclusiveStartKey: start }),
+    );
+    for (const item of out.Items ?? []) if (typeof item.email === "string" && normaliseEmail(item.email) === wanted) found.push(item as Item);
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return found;
+}

@@ -3,9 +3,9 @@
 // roles, CSRF, then the route's handler; errors in the contract shape, one log line per request.
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
-import { type FunctionName, type HttpMethod, matchPath, RATE_LIMITS, ROUTES, type RouteSpec } from "../contract";
-import { ConfigError, config } from "./config";
-import { clientFingerprint, consumeCsrfToken } from "./csrf";
+import { ENV, type FunctionName, type HttpMethod, matchPath, RATE_LIMITS, ROUTES, type RouteSpec } from "../contract";
+import { ConfigError, config, resolveSecrets } from "./config";
+import { clientFingerprint, consumeCsrfToken, csrfFormOf } from "./csrf";
 import type { Item } from "./db";
 import { CORS_ALLOW_HEADERS, corsHeaders, errorBody, forbidden, header, HttpError, json, parseJsonBody, type Reply, sourceIp, toResult, unauthorized, userAgent } from "./http";
 import { bearerToken, type TokenClaims, verifyToken } from "./jwt";
@@ -22,6 +22,8 @@ export interface Principal {
   claims: TokenClaims;
   /** The person item as stored now (roles come from here, not from the token). */
   person: Item;
+  /** The live session item the token belongs to. */
+  session: Item;
   isAdmin: boolean;
 }
 
@@ -67,7 +69,24 @@ async function authenticate(event: APIGatewayProxyEvent): Promise<Principal> {
   const [session, person] = await Promise.all([getSession(claims.sid), getPerson(claims.sub)]);
   if (!isLiveSession(session, claims.sub)) throw unauthorized("The session has ended");
   if (!person || !isActivePerson(person)) throw unauthorized("The account is not active");
-  return { id: claims.sub, sid: claims.sid, claims, person, isAdmin: person.isAdmin === true };
+  return { id: claims.sub, sid: claims.sid, claims, person, session: session as Item, isAdmin: person.isAdmin === true };
+}
+
+/** What a person whose password must change may still do (the login answer tells them to change it). */
+const ALLOWED_WHILE_PASSWORD_CHANGE_REQUIRED = new Set(["PUT /auth/password", "POST /auth/logout"]);
+
+const passwordChangeRequired = (): HttpError =>
+  new HttpError(403, "PASSWORD_CHANGE_REQUIRED", "The password must be changed first (PUT /auth/password)");
+
+/**
+ * A deliberate failure for tests of the 500 path: the route key in LOCAL_FAULT_ROUTE throws. Honoured
+ * only on the local target (a DynamoDB endpoint is set) and never inside Lambda, where the runtime
+ * always sets AWS_EXECUTION_ENV (a reserved variable a function's configuration cannot override).
+ */
+function injectedFault(method: string, path: string): void {
+  const route = process.env[ENV.localFaultRoute];
+  if (!route || process.env.AWS_EXECUTION_ENV !== undefined || !process.env[ENV.dynamoDbEndpoint]) return;
+  if (route === `${method} ${path}`) throw new Error(`injected fault on ${route}: this message and its stack must never reach a client`);
 }
 
 function queryOf(event: APIGatewayProxyEvent): Record<string, string> {
@@ -134,6 +153,7 @@ export function createHandler(fn: FunctionName, handlers: RouteTable) {
     let reply: Reply;
     try {
       // Read on the first request (and again while invalid): a ConfigError answers 503 below.
+      await resolveSecrets();
       extra = corsHeaders(header(event, "origin"), config().corsOrigins);
       compiled ??= compile(fn, handlers);
       let params: Record<string, string> | undefined;
@@ -183,18 +203,28 @@ async function run(
   const route = match.spec;
   const ip = sourceIp(event);
   const ua = userAgent(event);
-  // The registration limit is for anonymous sign-ups; calls with a bearer token (admins adding people)
-  // count against the default limit. A bogus token gains nothing: it is refused with 401 below.
-  const rule = route.rateLimit === "registration" && header(event, "authorization") ? "default" : route.rateLimit;
-  const needsAuth = route.access !== "public" || (route.csrf === true && header(event, "authorization") !== undefined);
+  // Only an admin may skip the registration limit and CSRF of a public write (admins adding people):
+  // with a bearer token the request is authenticated first, alongside the default count, and anyone
+  // else is then counted and checked exactly like an anonymous caller. A bogus token is a 401.
+  const withToken = header(event, "authorization") !== undefined;
+  const adminMaySkip = route.rateLimit === "registration" && withToken;
+  const rule = adminMaySkip ? "default" : route.rateLimit;
+  const needsAuth = route.access !== "public" || (route.csrf === true && withToken);
   const counted = checkRateLimit(route, ip, RATE_LIMITS[rule].some((r) => r.key !== "ip") ? bodyEmail(event) : undefined, log, rule);
   const authenticated = needsAuth ? authenticate(event) : Promise.resolve(undefined);
 
   const serve = async (principal: Principal | undefined): Promise<Reply> => {
+    if (principal?.person.requirePasswordChange === true && !ALLOWED_WHILE_PASSWORD_CHANGE_REQUIRED.has(routeKey(route.method, route.path))) throw passwordChangeRequired();
     if (route.access === "admin" && !principal?.isAdmin) throw forbidden("Administrator access is required");
-    // Bearer tokens are not sent automatically by browsers, so only anonymous calls need a CSRF token.
-    // The CSRF check comes before body validation: an anonymous request without a token learns nothing.
-    if (route.csrf && !principal) await consumeCsrfToken(header(event, "x-csrf-token"), clientFingerprint(ip, ua));
+    if (adminMaySkip && !principal?.isAdmin) {
+      const registration = await checkRateLimit(route, ip, undefined, log);
+      if (registration) addHeaders(rateLimitHeaders(registration));
+    }
+    // Bearer tokens are not sent automatically by browsers, so an admin's call needs no CSRF token;
+    // everyone else's does, for the form of this route. It comes before body validation: a request
+    // without a token learns nothing.
+    if (route.csrf && !principal?.isAdmin) await consumeCsrfToken(header(event, "x-csrf-token"), clientFingerprint(ip, ua), csrfFormOf(route));
+    injectedFault(route.method, route.path);
     const ctx: RequestContext = {
       event,
       route,
@@ -211,20 +241,11 @@ async function run(
   };
 
   // The rate-limit answer (429/503) always wins. Authentication is a read, so it shares the count's
-  // round trip; GET routes only read, so they run entirely alongside the count and a limited
-  // request's result is dropped. Writes start only once the count has allowed them.
-  const allowed = (limited: PromiseSettledResult<Awaited<typeof counted>>): void => {
-    if (limited.status === "rejected") throw limited.reason;
-    if (limited.value) addHeaders(rateLimitHeaders(limited.value));
-  };
-  if (route.method === "GET") {
-    const [limited, reply] = await Promise.allSettled([counted, authenticated.then(serve)]);
-    allowed(limited);
-    if (reply.status === "rejected") throw reply.reason;
-    return reply.value;
-  }
+  // round trip; no handler (not even a GET: reads cost too, and can enumerate) runs before the count
+  // has allowed the request.
   const [limited, auth] = await Promise.allSettled([counted, authenticated]);
-  allowed(limited);
+  if (limited.status === "rejected") throw limited.reason;
+  if (limited.value) addHeaders(rateLimitHeaders(limited.value));
   if (auth.status === "rejected") throw auth.reason;
   return serve(auth.value);
 }

@@ -21,8 +21,23 @@ export async function getSession(sessionId: string): Promise<Item | undefined> {
   return out.Item as Item | undefined;
 }
 
+/** However often it is refreshed, a session ends this long after its login; then the person logs in again. */
+export const SESSION_MAX_LIFETIME_SECONDS = 7 * 24 * 3600;
+
+/** Epoch seconds when a session ends for good (its createdAt plus the absolute lifetime). */
+export function sessionHardEnd(session: Item): number {
+  const created = Date.parse(String(session.createdAt ?? ""));
+  return Number.isNaN(created) ? 0 : Math.floor(created / 1000) + SESSION_MAX_LIFETIME_SECONDS;
+}
+
 export function isLiveSession(session: Item | undefined, userId: string, nowSeconds = Math.floor(Date.now() / 1000)): boolean {
-  return !!session && session.isActive === true && session.userId === userId && (typeof session.ttl !== "number" || session.ttl > nowSeconds);
+  return (
+    !!session &&
+    session.isActive === true &&
+    session.userId === userId &&
+    (typeof session.ttl !== "number" || session.ttl > nowSeconds) &&
+    sessionHardEnd(session) > nowSeconds
+  );
 }
 
 /** End one session; false when it was not active. */

@@ -66,12 +66,17 @@ export const isoDateOrDateTime = z.union([isoDate, z.iso.datetime({ offset: true
 
 export const passwordInput = z.string().check(z.minLength(1), z.maxLength(1024));
 
-/** Password policy: 8–128 characters with upper, lower, digit and special; returns the problems. */
+/** bcrypt's input limit. */
+export const MAX_PASSWORD_BYTES = 72;
+
+/** Password policy: 8–128 characters (at most 72 bytes) with upper, lower, digit and special; returns the problems. */
 export function passwordProblems(password: string): string[] {
   const problems: string[] = [];
   const length = [...password].length;
   if (length < 8) problems.push("at least 8 characters");
   if (length > 128) problems.push("at most 128 characters");
+  // bcrypt ignores every byte past the 72nd: a longer password would be only partly checked.
+  else if (Buffer.byteLength(password, "utf8") > MAX_PASSWORD_BYTES) problems.push(`at most ${MAX_PASSWORD_BYTES} bytes (UTF-8)`);
   if (!/\p{Lu}/u.test(password)) problems.push("an upper-case letter");
   if (!/\p{Ll}/u.test(password)) problems.push("a lower-case letter");
   if (!/\p{Nd}/u.test(password)) problems.push("a digit");

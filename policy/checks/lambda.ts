@@ -1,17 +1,18 @@
-// Secrets in a Lambda function's environment.
+// Secrets are never in a Lambda function's environment.
 //
-// What a policy can see: the engine hands policy packs every input with secrets already decrypted
-// (@pulumi/policy unwraps them for validation), so a Pulumi secret and a literal look the same here.
-// What it cannot see, stacks/config.ts enforces (secret config must be set with --secret). What the
-// pack checks is what is checkable:
-//  - a variable named like a secret may only be one the stack delivers as a Pulumi secret (the
-//    allowed names); any other secret-looking variable with a value is a literal in plain config;
-//  - an allowed secret must not be weak: a known placeholder or shorter than the minimum length;
-//  - no variable may carry AWS access keys (functions use their execution role).
+// A function's environment is plain to anyone with `lambda:GetFunctionConfiguration` (ReadOnlyAccess
+// has it), whether or not the value was a Pulumi secret. So the stack keeps each secret in SSM
+// Parameter Store (SecureString) and passes only the parameter's name (<NAME>_PARAMETER). The engine
+// hands policy packs inputs with secrets decrypted, so what is checkable is checked:
+//  - a variable named like a secret (JWT_SECRET, GITHUB_TOKEN, …) with a value is a violation, unless
+//    the policy config explicitly allows that name (an escape hatch, empty by default);
+//  - an allowed one must still not be weak: a known placeholder or shorter than the minimum length;
+//  - no variable may carry AWS access keys (functions use their execution role);
+//  - an SSM parameter holding a secret is a SecureString with a strong value (checkSecretParameter).
 // A value still unknown at preview is skipped (it is checked again on `up`, when it is known).
 
 export interface LambdaSecretRules {
-  /** Variable names the stack sets from Pulumi secrets (e.g. JWT_SECRET). */
+  /** Secret-looking variable names allowed in plain environments anyway (none by default). */
   allowedSecretNames: readonly string[];
   /** Values that are never acceptable (public placeholders from the old stack). */
   forbiddenValues: readonly string[];
@@ -70,14 +71,33 @@ export function checkLambdaEnvironment(props: Record<string, unknown>, rules: La
     if (!looksLikeSecretName(name)) continue;
     if (!rules.allowedSecretNames.includes(name)) {
       violations.push(
-        `${name} looks like a secret but is not one of the variables the stack sets from Pulumi secrets (${rules.allowedSecretNames.join(", ")}); ` +
-          "deliver it as a Pulumi secret and allow it in the policy config, or read it at run time from Secrets Manager",
+        `${name} looks like a secret in the function's plain environment (readable with lambda:GetFunctionConfiguration); ` +
+          `keep it in SSM Parameter Store as a SecureString and pass its name as ${name}_PARAMETER`,
       );
-    } else if (rules.forbiddenValues.includes(value)) {
-      violations.push(`${name} is set to a publicly known placeholder value; set a real secret with pulumi config set --secret`);
-    } else if (value.length < rules.minSecretLength) {
-      violations.push(`${name} is shorter than ${rules.minSecretLength} characters`);
-    }
+    } else violations.push(...weakSecret(name, value, rules));
   }
+  return violations;
+}
+
+function weakSecret(name: string, value: string, rules: LambdaSecretRules): string[] {
+  if (rules.forbiddenValues.includes(value)) return [`${name} is set to a publicly known placeholder value; set a real secret with pulumi config set --secret`];
+  if (value.length < rules.minSecretLength) return [`${name} is shorter than ${rules.minSecretLength} characters`];
+  return [];
+}
+
+/**
+ * `aws.ssm.Parameter` whose name ends like a secret (`/stack/JWT_SECRET`): a SecureString (encrypted
+ * with KMS, never shown in plain by the console or a GetParameter without decryption) with a strong value.
+ */
+export function checkSecretParameter(props: Record<string, unknown>, rules: LambdaSecretRules): string[] {
+  const name = readProperty(props, "name");
+  if (!name.known || typeof name.value !== "string") return [];
+  const last = name.value.split("/").filter(Boolean).pop() ?? "";
+  if (!looksLikeSecretName(last)) return [];
+  const violations: string[] = [];
+  const type = readProperty(props, "type");
+  if (type.known && type.value !== "SecureString") violations.push(`${last} is stored as ${String(type.value)}; a secret must be a SecureString`);
+  const value = readProperty(props, "value");
+  if (value.known && typeof value.value === "string" && value.value !== "") violations.push(...weakSecret(last, value.value, rules));
   return violations;
 }

@@ -21,7 +21,7 @@ describe("handlers: people, projects and subscriptions on DynamoDB Local", funct
 
   it("registration with a CSRF token: 201 safe view, welcome email with a set-password link; the token is single use", async () => {
     const ip = "10.9.9.9";
-    const csrf = await call("GET", "/auth/csrf-token", { ip });
+    const csrf = await call("GET", "/auth/csrf-token?form=post-people", { ip });
     expect(csrf.status).to.equal(200);
     const email = `New.Person+${randomUUID()}@Example.com`;
     const body = { firstName: "New", lastName: "Person", email, address: { city: "Oslo" } };
@@ -36,7 +36,7 @@ describe("handlers: people, projects and subscriptions on DynamoDB Local", funct
     const again = await call("POST", "/people", { ip, body: { ...body, email: `x${email}` }, headers: { "X-CSRF-Token": csrf.json.csrfToken } });
     expect(again.status).to.equal(403);
     // A token is bound to the client that fetched it.
-    const other = await call("GET", "/auth/csrf-token", { ip: "10.8.8.8" });
+    const other = await call("GET", "/auth/csrf-token?form=post-people", { ip: "10.8.8.8" });
     expect((await call("POST", "/people", { ip, body, headers: { "X-CSRF-Token": other.json.csrfToken } })).status).to.equal(403);
     const dup = await call("POST", "/people", { token: admin, body: { ...body, email: email.toUpperCase() } });
     expect(dup.status).to.equal(409);
@@ -52,7 +52,7 @@ describe("handlers: people, projects and subscriptions on DynamoDB Local", funct
     expect(statuses.every((s) => s === 201), statuses.join(",")).to.equal(true);
     const anon: number[] = [];
     for (let i = 0; i < 11; i++) {
-      const csrf = await call("GET", "/auth/csrf-token", { ip: "10.6.6.6" });
+      const csrf = await call("GET", "/auth/csrf-token?form=post-people", { ip: "10.6.6.6" });
       anon.push((await call("POST", "/people", { ip: "10.6.6.6", headers: { "X-CSRF-Token": csrf.json.csrfToken }, body: { firstName: "Anon", lastName: `N${i}`, email: `anon-${randomUUID()}@example.com` } })).status);
     }
     expect(anon.slice(0, 10).every((s) => s === 201), anon.join(",")).to.equal(true);

@@ -28,16 +28,19 @@ describe("handlers: pure pieces", function () {
     expect(loadConfig().corsOrigins).to.include(FRONTEND_ORIGIN);
   });
 
-  it("CSRF tokens are bound to the client and expire after an hour; tampering breaks them", () => {
+  it("CSRF tokens are bound to the client and the form, and expire after an hour; tampering breaks them", () => {
     const fp = clientFingerprint("10.0.0.1", "ua");
     const now = Date.now();
-    const { csrfToken } = issueCsrfToken(fp, "default", now);
-    expect(checkCsrfToken(csrfToken, fp, now)).to.be.a("number");
-    expect(checkCsrfToken(csrfToken, clientFingerprint("10.0.0.2", "ua"), now)).to.equal(undefined);
-    expect(checkCsrfToken(csrfToken, fp, now + 3601_000)).to.equal(undefined);
+    const { csrfToken } = issueCsrfToken(fp, "post-people", now);
+    expect(checkCsrfToken(csrfToken, fp, "post-people", now)).to.be.a("number");
+    expect(checkCsrfToken(csrfToken, fp, "default", now), "another form").to.equal(undefined);
+    expect(checkCsrfToken(issueCsrfToken(fp, "default", now).csrfToken, fp, "post-people", now), "the default form").to.equal(undefined);
+    expect(checkCsrfToken(csrfToken, clientFingerprint("10.0.0.2", "ua"), "post-people", now)).to.equal(undefined);
+    expect(checkCsrfToken(csrfToken, fp, "post-people", now + 3601_000)).to.equal(undefined);
     const parts = csrfToken.split(".");
-    expect(checkCsrfToken([String(Number(parts[0]) + 1), ...parts.slice(1)].join("."), fp, now)).to.equal(undefined);
-    expect(checkCsrfToken(undefined, fp, now)).to.equal(undefined);
+    expect(checkCsrfToken([String(Number(parts[0]) + 1), ...parts.slice(1)].join("."), fp, "post-people", now)).to.equal(undefined);
+    expect(checkCsrfToken([...parts.slice(0, 2), "default", parts[3]].join("."), fp, "default", now), "form swapped in a signed token").to.equal(undefined);
+    expect(checkCsrfToken(undefined, fp, "post-people", now)).to.equal(undefined);
   });
 
   it("page tokens round-trip and garbage is a 400", () => {

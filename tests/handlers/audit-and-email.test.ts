@@ -75,7 +75,13 @@ describe("handlers: audit log and email tracking", function () {
     for (const action of ACTIONS) {
       const entries = (await queryIndex(t, "AuditLogsTable", "ActionIndex", "action", action)).filter((e) => e.timestamp >= since);
       expect(entries.length, `${action} entries since the test began`).to.be.greaterThan(0);
-      for (const e of entries) for (const key of ["id", "timestamp", "action", "success"]) expect(e, `${action}.${key}`).to.have.property(key);
+      for (const e of entries) {
+        // The eight fields the contract (and the registry-api app) reads, with their types.
+        for (const key of ["id", "timestamp", "personId", "action", "ipAddress", "userAgent"]) expect(e[key], `${action}.${key}`).to.be.a("string");
+        expect(e.success, `${action}.success`).to.be.a("boolean");
+        expect(e.details, `${action}.details`).to.be.an("object");
+        expect(Date.parse(e.timestamp), `${action}.timestamp`).to.not.be.NaN;
+      }
     }
     assertNoSecretsStored(await scanAll(t, "AuditLogsTable"), "AuditLogsTable");
   });

@@ -177,29 +177,34 @@ describe("handlers: /auth routes", function () {
 
     it("enforces the policy: length, classes, not the current password", async () => {
       const p = await seedPerson(t);
-      for (const weak of ["Sh0rt!", "alllowercase1!", "ALLUPPERCASE1!", "NoDigitsHere!", "NoSpecial123", "A1!" + "a".repeat(126), p.password]) {
+      for (const weak of ["Sh0rt!", "alllowercase1!", "ALLUPPERCASE1!", "NoDigitsHere!", "NoSpecial123", "A1!" + "a".repeat(126)]) {
         const res = await send(t, "PUT", "/auth/password", { token: p.token, body: { currentPassword: p.password, newPassword: weak } });
-        expectError(res, 400);
+        expectError(res, 400, "WEAK_PASSWORD");
+        expect(res.json.details?.[0]).to.include({ field: "newPassword", code: "password_policy" });
       }
+      const same = await send(t, "PUT", "/auth/password", { token: p.token, body: { currentPassword: p.password, newPassword: p.password } });
+      expectError(same, 400, "PASSWORD_REUSED");
       await login(t, p.email, p.password);
     });
 
-    it("refuses any of the last 5 passwords", async () => {
+    it("refuses any of the last 5 passwords before the current one, and allows the 6th-oldest", async () => {
       const p = await seedPerson(t);
       let current = p.password;
-      let token = p.token;
+      const token = p.token;
       const used = [current];
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < 6; i++) {
         const next = strongPassword();
         expectStatus(await send(t, "PUT", "/auth/password", { token, body: { currentPassword: current, newPassword: next } }), 200);
         used.push(next);
         current = next;
       }
-      // The first one set through the API is among the last five: refused.
-      const res = await send(t, "PUT", "/auth/password", { token, body: { currentPassword: current, newPassword: used[1] } });
-      expectError(res, 400);
-      token = (await login(t, p.email, current)).token;
-      expect(token).to.be.a("string");
+      // used[6] is current; used[5]..used[1] are the last five before it: each refused.
+      for (const old of used.slice(1, 6)) {
+        expectError(await send(t, "PUT", "/auth/password", { token, body: { currentPassword: current, newPassword: old } }), 400, "PASSWORD_REUSED");
+      }
+      // used[0] is the 6th-oldest: allowed again.
+      expectStatus(await send(t, "PUT", "/auth/password", { token, body: { currentPassword: current, newPassword: used[0] } }), 200);
+      await login(t, p.email, used[0]);
     });
 
     it("rejects unknown fields and answers 401 without a token", async () => {

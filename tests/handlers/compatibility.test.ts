@@ -176,6 +176,8 @@ describe("handlers: compatibility with the registry-api app", function () {
     const project = await send(t, "GET", `/projects/${projectId}`);
     expectStatus(project, 200);
     expect(project.json).to.include({ version: 1, isEnabled: true, createdAt: "2026-11-30T20:22:42.447Z", category: "cloud" });
+    // The public view lists the model's fields only: attributes the app stores for itself stay in the table.
+    expect(project.json).to.not.have.any.keys("formSchema", "currentParticipants");
     const subscribers = await send(t, "GET", `/projects/${projectId}/subscribers`, { token: admin });
     expectStatus(subscribers, 200);
     expect(subscribers.json).to.have.length(1);

@@ -110,7 +110,8 @@ describe("handlers: fuzzing malformed requests", function () {
   });
 
   it(`${RUNS * BATCH} malformed requests: never a 5xx, always the error shape`, async () => {
-    let sent = 0;
+    // Only requests that got an HTTP answer count: one the client refused to send proves nothing.
+    let answered = 0;
     const failures: string[] = [];
 
     async function fire(r: FuzzRequest): Promise<void> {
@@ -128,9 +129,8 @@ describe("handlers: fuzzing malformed requests", function () {
         // Requests the client itself refuses to send (fetch validates methods and header values) are not answers.
         if (/Invalid header value|invalid method|Headers|ByteString/i.test(message) && !/response contains/.test(message)) return;
         throw err;
-      } finally {
-        sent++;
       }
+      answered++;
       const where = `${method} ${url.slice(0, 120)} (${r.who}) -> ${res.status} ${res.text.slice(0, 160)}`;
       if (res.status >= 500) failures.push(where);
       else if (res.status >= 400 && (typeof res.json?.error !== "string" || typeof res.json?.code !== "string")) failures.push(`error shape: ${where}`);
@@ -152,7 +152,7 @@ describe("handlers: fuzzing malformed requests", function () {
       } },
     );
     expect(failures, failures.join("\n")).to.deep.equal([]);
-    expect(sent).to.be.at.least(1000);
+    expect(answered).to.be.at.least(1000);
   });
 
   it("the target still answers normally after the fuzzing", async () => {

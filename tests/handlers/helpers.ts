@@ -186,9 +186,9 @@ export async function login(target: LocalTarget, email: string, password: string
 
 export const adminLogin = (target: LocalTarget): Promise<Session> => login(target, ADMIN_EMAIL, ADMIN_PASSWORD);
 
-/** A CSRF token issued to `ip` (the token is bound to the client fingerprint). */
-export async function csrf(target: LocalTarget, ip: string): Promise<string> {
-  const res = await send(target, "GET", "/auth/csrf-token", { ip });
+/** A CSRF token issued to `ip` for `form` (the token is bound to the client fingerprint and the route's form). */
+export async function csrf(target: LocalTarget, ip: string, form = "post-people"): Promise<string> {
+  const res = await send(target, "GET", `/auth/csrf-token?form=${encodeURIComponent(form)}`, { ip });
   expectStatus(res, 200);
   expect(res.json.csrfToken).to.be.a("string");
   return res.json.csrfToken;

@@ -20,8 +20,8 @@ describe("integrated shim (python3 unittest)", function () {
     });
     const output = `${run.stdout}\n${run.stderr}`;
     expect(run.status, output).to.equal(0);
-    // Every test ran (none skipped silently).
-    expect(output).to.match(/Ran 6 tests/);
+    // Every test ran (none skipped silently: a skip makes the last line "OK (skipped=…)").
+    expect(output).to.match(/Ran \d+ tests/);
     expect(output).to.match(/\nOK\s*$/);
   });
 });

@@ -272,6 +272,37 @@ describe("local API Gateway emulation", () => {
 });
 
 describe("local API Gateway emulation: options", () => {
+  it("puts the stack's CORS headers on its own answers (404, 502, 504), so a browser can read them", async () => {
+    const rec = recorder();
+    const origin = "http://localhost:4321";
+    const gw = await startGateway({ handlers: rec.handlers, corsOrigins: [origin], integrationTimeoutMs: 200 });
+    try {
+      const notFound = await get(`${gw.url}/nowhere`, { headers: { origin } });
+      expect(notFound.status).to.equal(404);
+      expect(notFound.headers["access-control-allow-origin"]).to.equal(origin);
+      rec.answer(() => {
+        throw new Error("boom");
+      });
+      const failed = await get(`${gw.url}/health`, { headers: { origin } });
+      expect(failed.status).to.equal(502);
+      expect(failed.headers["access-control-allow-origin"]).to.equal(origin);
+      rec.answer(() => new Promise(() => undefined));
+      const slow = await get(`${gw.url}/health`, { headers: { origin } });
+      expect(slow.status).to.equal(504);
+      expect(slow.headers["access-control-allow-origin"]).to.equal(origin);
+    } finally {
+      await gw.close();
+    }
+    const several = await startGateway({ handlers: rec.handlers, corsOrigins: [origin, "https://app.example.org"] });
+    try {
+      const res = await get(`${several.url}/nowhere`, { headers: { origin: "https://app.example.org" } });
+      expect(res.headers["access-control-allow-origin"]).to.equal("https://app.example.org");
+      expect(res.headers).to.not.have.property("access-control-allow-credentials");
+    } finally {
+      await several.close();
+    }
+  });
+
   it("takes identity.sourceIp from the configured header (tests simulating many clients)", async () => {
     const rec = recorder();
     const gw = await startGateway({ handlers: rec.handlers, sourceIpHeader: "x-test-source-ip" });

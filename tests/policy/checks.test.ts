@@ -4,7 +4,7 @@ import { checkDistributionHttps } from "../../policy/checks/cloudfront";
 import { checkTable } from "../../policy/checks/dynamodb";
 import { actionCoversService, iamGlob } from "../../policy/checks/iam-document";
 import { checkPolicyAttachment, checkPolicyDocument, checkRoleInlinePolicies, checkRolePolicy } from "../../policy/checks/iam";
-import { checkLambdaEnvironment, looksLikeSecretName } from "../../policy/checks/lambda";
+import { checkLambdaEnvironment, checkSecretParameter, looksLikeSecretName } from "../../policy/checks/lambda";
 import { checkLogGroupRetention } from "../../policy/checks/logs";
 import { type StackResourceView, bucketsWithoutPublicAccessBlock, checkBucket, checkBucketAcl, checkBucketPolicy, checkPublicAccessBlock } from "../../policy/checks/s3";
 import { DEFAULT_LAMBDA_SECRET_RULES } from "../../policy/policies";
@@ -144,24 +144,33 @@ describe("policy checks: secrets in Lambda environments", () => {
     for (const name of ["JWT_SECRET", "GITHUB_TOKEN", "DB_PASSWORD", "STRIPE_API_KEY", "apiKey", "privateKey"]) expect(looksLikeSecretName(name), name).to.equal(true);
     for (const name of ["TABLE_PEOPLE", "FRONTEND_URL", "LOG_LEVEL", "SES_FROM_EMAIL", "KEYSTONE_URL", "PASSWORD_RESET_TOKENS_TABLE_NAME", "DB_SECRET_ARN"]) expect(looksLikeSecretName(name), name).to.equal(false);
   });
-  it("accepts the environment the stack gives its functions (every contract variable, strong secrets)", () => {
+  it("accepts the environment the stack gives its functions (every contract variable, secrets by parameter name)", () => {
     const variables: Record<string, string> = Object.fromEntries(TABLES.map((t) => [t.envVar, `people-register-prod-${t.name}`]));
-    for (const name of Object.values(ENV)) variables[name] ??= "some-value";
-    variables[ENV.jwtSecret] = strong;
-    variables[ENV.csrfSecret] = strong;
+    for (const name of Object.values(ENV)) if (name !== ENV.jwtSecret && name !== ENV.csrfSecret) variables[name] ??= "some-value";
+    variables[ENV.jwtSecretParameter] = "/people-register-prod/JWT_SECRET";
     expect(checkLambdaEnvironment(fn(variables), rules)).to.deep.equal([]);
-  });
-  it("accepts the stack's secrets with strong values, and ordinary variables", () => {
-    expect(checkLambdaEnvironment(fn({ JWT_SECRET: strong, CSRF_SECRET: strong, LOG_LEVEL: "INFO" }), rules)).to.deep.equal([]);
     expect(checkLambdaEnvironment({}, rules)).to.deep.equal([]);
+  });
+  it("refuses a secret in a plain environment, however strong, and names the parameter to use instead", () => {
+    for (const name of [ENV.jwtSecret, ENV.csrfSecret]) {
+      const [message] = checkLambdaEnvironment(fn({ [name]: strong, LOG_LEVEL: "INFO" }), rules);
+      expect(message).to.contain(`${name} looks like a secret`).and.contain(`${name}_PARAMETER`).and.not.contain(strong);
+    }
   });
   it("refuses a secret-looking variable the stack does not deliver as a Pulumi secret, without echoing its value", () => {
     const [message] = checkLambdaEnvironment(fn({ PAYMENT_API_KEY: "sk_live_abcdef" }), rules);
     expect(message).to.contain("PAYMENT_API_KEY").and.not.contain("sk_live_abcdef");
   });
-  it("refuses placeholder and short secrets", () => {
-    expect(checkLambdaEnvironment(fn({ JWT_SECRET: "your-jwt-secret-change-in-production-please" }), rules)[0]).to.contain("placeholder");
-    expect(checkLambdaEnvironment(fn({ CSRF_SECRET: "short" }), rules)[0]).to.contain("shorter");
+  it("refuses placeholder and short secrets where a name is allowed, and in SSM parameters", () => {
+    const allowing = { ...rules, allowedSecretNames: ["JWT_SECRET", "CSRF_SECRET"] };
+    expect(checkLambdaEnvironment(fn({ JWT_SECRET: "your-jwt-secret-change-in-production-please" }), allowing)[0]).to.contain("placeholder");
+    expect(checkLambdaEnvironment(fn({ CSRF_SECRET: "short" }), allowing)[0]).to.contain("shorter");
+    const param = (name: string, type: string, value: string) => ({ name, type, value });
+    expect(checkSecretParameter(param("/s/JWT_SECRET", "SecureString", strong), rules)).to.deep.equal([]);
+    expect(checkSecretParameter(param("/s/JWT_SECRET", "String", strong), rules)[0]).to.contain("SecureString").and.not.contain(strong);
+    expect(checkSecretParameter(param("/s/JWT_SECRET", "SecureString", "your-jwt-secret-change-in-production-please"), rules)[0]).to.contain("placeholder");
+    expect(checkSecretParameter(param("/s/CSRF_SECRET", "SecureString", "short"), rules)[0]).to.contain("shorter");
+    expect(checkSecretParameter(param("/s/FEATURE_FLAG", "String", "on"), rules)).to.deep.equal([]);
   });
   it("refuses AWS access keys in any variable", () => {
     expect(checkLambdaEnvironment(fn({ SOME_SETTING: "AKIAABCDEFGHIJKLMNOP" }), rules)[0]).to.contain("AWS access key");

@@ -42,6 +42,7 @@ describe("policy pack wiring", () => {
       publicAccessBlock: "s3/bucketPublicAccessBlock:BucketPublicAccessBlock", table: "dynamodb/table:Table", logGroup: "cloudwatch/logGroup:LogGroup",
       rolePolicy: "iam/rolePolicy:RolePolicy", policy: "iam/policy:Policy", role: "iam/role:Role", rolePolicyAttachment: "iam/rolePolicyAttachment:RolePolicyAttachment",
       policyAttachment: "iam/policyAttachment:PolicyAttachment", distribution: "cloudfront/distribution:Distribution", lambdaFunction: "lambda/function:Function",
+      ssmParameter: "ssm/parameter:Parameter",
     };
     for (const [key, spec] of Object.entries(classes)) {
       const [modulePath, className] = spec.split(":");
@@ -66,10 +67,12 @@ describe("policy pack wiring", () => {
   });
 
   it("checks the known Lambda variables even when others are unknown at preview", () => {
-    const props = { environment: { variables: { FRONTEND_URL: proxy.unknownStringValue, PAYMENT_API_KEY: "literal-value", JWT_SECRET: "z".repeat(48) } } };
+    const props = { environment: { variables: { FRONTEND_URL: proxy.unknownStringValue, PAYMENT_API_KEY: "literal-value", JWT_SECRET: "z".repeat(48), JWT_SECRET_PARAMETER: "/p/JWT_SECRET" } } };
     const violations = runResourcePolicy(byName("lambda-no-plaintext-secrets"), TYPES.lambdaFunction, props);
-    expect(violations).to.have.length(1);
-    expect(violations[0]).to.contain("PAYMENT_API_KEY");
+    // A strong secret is still refused in a plain environment; only its parameter's name belongs there.
+    expect(violations).to.have.length(2);
+    expect(violations[0]).to.contain("JWT_SECRET looks like a secret").and.contain("JWT_SECRET_PARAMETER");
+    expect(violations[1]).to.contain("PAYMENT_API_KEY");
     // The policy config extends the allow-list: then only the value's strength is checked.
     const allowed = runResourcePolicy(byName("lambda-no-plaintext-secrets"), TYPES.lambdaFunction, props, { allowedSecretNames: ["JWT_SECRET", "PAYMENT_API_KEY"] });
     expect(allowed).to.deep.equal(["PAYMENT_API_KEY is shorter than 32 characters"]);

@@ -80,10 +80,10 @@ describe("policy pack under the Pulumi policy runner", function () {
     const diagnostics = await analyze("aws:lambda/function:Function", {
       environment: { variables: { JWT_SECRET: secret("too-short"), CSRF_SECRET: secret("c".repeat(48)), STRIPE_TOKEN: secret("t".repeat(48)), FRONTEND_URL: unknownStringValue } },
     });
-    expect(diagnostics.map((d) => d.policy)).to.deep.equal(["lambda-no-plaintext-secrets", "lambda-no-plaintext-secrets"]);
+    expect(diagnostics.map((d) => d.policy)).to.deep.equal(["lambda-no-plaintext-secrets", "lambda-no-plaintext-secrets", "lambda-no-plaintext-secrets"]);
     expect(diagnostics.every((d) => d.level === MANDATORY)).to.equal(true);
-    expect(diagnostics[0].message).to.contain("JWT_SECRET is shorter than 32 characters").and.not.contain("too-short");
-    expect(diagnostics[1].message).to.contain("STRIPE_TOKEN looks like a secret");
+    expect(diagnostics.map((d) => /\b(CSRF_SECRET|JWT_SECRET|STRIPE_TOKEN) looks like a secret/.exec(d.message)?.[1])).to.deep.equal(["CSRF_SECRET", "JWT_SECRET", "STRIPE_TOKEN"]);
+    for (const d of diagnostics) expect(d.message).to.contain("looks like a secret").and.not.contain("too-short");
   });
 
   it("reports a half-open public access block and passes a compliant table", async () => {

@@ -106,6 +106,8 @@ function computed(type: string, name: string, inputs: Record<string, any>): { id
       return { id: `${name}-id`, state: { ...inputs, fqdn: String(inputs.name).replace(/\.$/, "") } };
     case "aws:apigateway/domainName:DomainName":
       return { id: inputs.domainName, state: { ...inputs, regionalDomainName: `d-abc.execute-api.${REGION}.amazonaws.com`, regionalZoneId: "ZREGIONAL" } };
+    case "aws:ssm/parameter:Parameter":
+      return { id, state: { ...inputs, arn: arn("ssm", `parameter${inputs.name}`) } };
     case "aws:sns/topic:Topic":
       return { id: `${name}-id`, state: { ...inputs, arn: arn("sns", name) } };
     case "awsx:ecr:Repository":

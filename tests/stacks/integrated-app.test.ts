@@ -1,7 +1,7 @@
 // The stack gives the synced app exactly what its code reads: a V1-reading (3b58af3-like) and a
 // V2-reading (HEAD-like) sync, checked for tables, IAM and environment under Pulumi mocks.
 import { expect } from "chai";
-import { baseConfig, byType, one, removeRepo, runProgram, tempRepo, writePreparedPackage, writeSyncedApp } from "./harness";
+import { ACCOUNT, REGION, baseConfig, byType, one, removeRepo, runProgram, tempRepo, writePreparedPackage, writeSyncedApp } from "./harness";
 
 const FN = "aws:lambda/function:Function";
 const TABLE = "aws:dynamodb/table:Table";
@@ -43,7 +43,9 @@ describe("stacks: the integrated app gets exactly what it reads", function () {
     const api = one(result, FN, "api").inputs;
     expect(api.runtime).to.equal("python3.12");
     const env = api.environment.variables;
-    expect(Object.keys(env).sort()).to.deep.equal(["AUDIT_TABLE_NAME", "HANDLER_KIND", "JWT_SECRET_KEY", "LOCKOUT_TABLE_NAME", "PEOPLE_TABLE_NAME"]);
+    expect(Object.keys(env).sort()).to.deep.equal(["AUDIT_TABLE_NAME", "HANDLER_KIND", "JWT_SECRET_KEY_PARAMETER", "LOCKOUT_TABLE_NAME", "PEOPLE_TABLE_NAME"]);
+    // The secret reaches the app through its SSM parameter (the shim fills JWT_SECRET_KEY before import).
+    expect(env.JWT_SECRET_KEY_PARAMETER).to.equal("/people-register-test/JWT_SECRET");
     expect(env.PEOPLE_TABLE_NAME).to.equal("people-register-test-PeopleTable");
     expect(env.AUDIT_TABLE_NAME).to.equal("people-register-test-AuditLogsTable");
     expect(env.LOCKOUT_TABLE_NAME).to.equal("people-register-test-AccountLockoutTable");
@@ -57,6 +59,7 @@ describe("stacks: the integrated app gets exactly what it reads", function () {
     // Exactly the three tables it reads (and their indexes), not the contract's ten.
     expect(rw.Resource.filter((r) => !r.endsWith("/index/*"))).to.have.length(3);
     expect(statements.some((s) => s.Action.some((a) => a.startsWith("s3:")))).to.equal(false);
+    expect(statements.find((s) => s.Sid === "ReadOwnSecrets")!.Resource).to.deep.equal([`arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/people-register-test/JWT_SECRET`]);
   });
 
   it("a V2-reading sync: V2 names on the shared tables, ProjectSubmissions, the roles table, the images bucket, ENVIRONMENT=production and never TESTING", async () => {
@@ -71,7 +74,8 @@ describe("stacks: the integrated app gets exactly what it reads", function () {
     expect(env.ENVIRONMENT).to.equal("production");
     expect(env.PEOPLE_TABLE_V2_NAME).to.equal("people-register-test-PeopleTable");
     expect(env.PROJECT_SUBMISSIONS_TABLE_NAME).to.equal("people-register-test-ProjectSubmissions");
-    expect(env.JWT_SECRET).to.be.a("string").with.length.greaterThan(31);
+    expect(env).to.not.have.property("JWT_SECRET");
+    expect(env.JWT_SECRET_PARAMETER).to.equal("/people-register-test/JWT_SECRET");
     expect(one(result, TABLE, "api-integrated-app-RolesTable").inputs.name).to.equal("people-registry-roles");
     expect(one(result, TABLE, "api-integrated-app-ProjectSubmissions").inputs.globalSecondaryIndexes.map((g: { name: string }) => g.name)).to.deep.equal(["ProjectIndex", "PersonIndex"]);
     expect(byType(result, "aws:s3/bucket:Bucket").map((b) => b.name)).to.include("api-integrated-app-project-images");

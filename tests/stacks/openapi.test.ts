@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { GATEWAY_NOT_FOUND, ROUTES, gatewayRoutes, type GatewayRoute } from "../../handlers/contract";
-import { GATEWAY_SECURITY_HEADERS, bodyHash, buildOpenApi, openApiBody, operationKey, pathParameters } from "../../stacks/openapi";
+import { GATEWAY_SECURITY_HEADERS, bodyHash, gatewayCorsHeaders, buildOpenApi, openApiBody, operationKey, pathParameters } from "../../stacks/openapi";
 
 const URIS = { api: "arn:aws:apigateway:r:lambda:path/fn/api/invocations", auth: "arn:aws:apigateway:r:lambda:path/fn/auth/invocations" };
 
@@ -43,6 +43,20 @@ describe("stacks/openapi: the REST API definition", () => {
     expect(doc.paths["/health"].get.parameters).to.equal(undefined);
     expect(pathParameters("/a/{x}/b/{y+}")).to.deep.equal(["x", "y"]);
     expect(operationKey("ANY")).to.equal("x-amazon-apigateway-any-method");
+  });
+
+  it("lets a browser read every gateway error: the single origin as a literal, several reflected from the request", () => {
+    const types = ["MISSING_AUTHENTICATION_TOKEN", "THROTTLED", "DEFAULT_4XX", "DEFAULT_5XX"];
+    const one = (buildOpenApi({ title: "t", routes: gatewayRoutes({ greedy: false }), integrationUris: URIS, corsOrigins: ["https://app.example.org"] }) as any)["x-amazon-apigateway-gateway-responses"];
+    const several = (buildOpenApi({ title: "t", routes: gatewayRoutes({ greedy: false }), integrationUris: URIS, corsOrigins: ["https://app.example.org", "http://localhost:4321"] }) as any)["x-amazon-apigateway-gateway-responses"];
+    for (const type of types) {
+      expect(one[type].responseParameters["gatewayresponse.header.Access-Control-Allow-Origin"], type).to.equal("'https://app.example.org'");
+      expect(several[type].responseParameters["gatewayresponse.header.Access-Control-Allow-Origin"], type).to.equal("method.request.header.Origin");
+      // Never credentials with a reflected origin.
+      expect(several[type].responseParameters, type).to.not.have.property("gatewayresponse.header.Access-Control-Allow-Credentials");
+    }
+    expect(gatewayCorsHeaders(["https://a.example"], "https://evil.example")["Access-Control-Allow-Origin"]).to.equal("https://a.example");
+    expect(gatewayCorsHeaders([], "https://a.example")).to.deep.equal({});
   });
 
   it("answers unknown paths with the contract's 404 and every gateway error with security headers", () => {

@@ -3,7 +3,7 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as vm from "node:vm";
-import { ENV, TABLES, gatewayRoutes, keyAttributes, tablesFor, type FunctionName } from "../../handlers/contract";
+import { ENV, FUNCTION_ENV, TABLES, gatewayRoutes, keyAttributes, tablesFor, type FunctionName } from "../../handlers/contract";
 import { childName } from "../../stacks/naming";
 import { bodyHash } from "../../stacks/openapi";
 import {
@@ -172,26 +172,43 @@ describe("stacks: the Pulumi program under mocks", function () {
       expect(new Set(roles).size).to.equal(2);
     });
 
-    it("sets every table's env var to its physical name, plus the contract's settings", () => {
+    it("gives each function exactly its contract tables' names and its own settings, from the contract", () => {
       for (const fn of ["api", "auth"] as const) {
         const vars = one(dev, T.fn, childName("api", fn)).inputs.environment.variables;
-        for (const spec of TABLES) expect(vars[spec.envVar], `${fn} ${spec.envVar}`).to.equal(`people-register-test-${spec.name}`);
+        const own = tablesFor(fn).map(({ table }) => table.envVar);
+        for (const spec of TABLES) expect(vars[spec.envVar], `${fn} ${spec.envVar}`).to.equal(own.includes(spec.envVar) ? `people-register-test-${spec.name}` : undefined);
+        expect(Object.keys(vars).filter((k) => !own.includes(k)).sort(), fn).to.deep.equal(FUNCTION_ENV[fn].map((k) => ENV[k]).filter((k) => k !== ENV.serviceVersion).sort());
         expect(vars[ENV.jwtExpirationHours]).to.equal("24");
         expect(vars[ENV.sesFromEmail]).to.equal("noreply@example.org");
         expect(vars[ENV.frontendUrl]).to.equal("https://d1example.cloudfront.net");
         expect(vars[ENV.corsOrigins]).to.equal("https://d1example.cloudfront.net");
-        expect(vars[ENV.jwtSecret]).to.equal(GOOD_SECRETS.jwtSecret);
-        expect(vars[ENV.csrfSecret]).to.equal(GOOD_SECRETS.csrfSecret);
+        expect(vars[ENV.jwtSecretParameter]).to.equal("/people-register-test/JWT_SECRET");
       }
+      // auth signs tokens but never sees the CSRF secret, nor the tables it has no access to.
+      const auth = one(dev, T.fn, childName("api", "auth")).inputs.environment.variables;
+      expect(auth).to.not.have.property(ENV.csrfSecretParameter);
+      expect(auth).to.not.have.property("PROJECTS_TABLE_NAME");
+      expect(one(dev, T.fn, childName("api", "api")).inputs.environment.variables[ENV.csrfSecretParameter]).to.equal("/people-register-test/CSRF_SECRET");
     });
 
-    it("keeps JWT_SECRET and CSRF_SECRET secret on the wire, and no secret appears in plain anywhere", () => {
+    it("keeps the secrets out of every function's environment: SSM SecureStrings, secret on the wire, read only by the functions that need them", () => {
       for (const fn of ["api", "auth"] as const) {
-        const env = one(dev, T.fn, childName("api", fn)).wire.environment;
-        const secretJwt = isWireSecret(env) || isWireSecret(env?.variables) || isWireSecret(env?.variables?.[ENV.jwtSecret]);
-        const secretCsrf = isWireSecret(env) || isWireSecret(env?.variables) || isWireSecret(env?.variables?.[ENV.csrfSecret]);
-        expect(secretJwt && secretCsrf, fn).to.equal(true);
+        const vars = one(dev, T.fn, childName("api", fn)).inputs.environment.variables;
+        expect(vars, fn).to.not.have.property(ENV.jwtSecret);
+        expect(vars, fn).to.not.have.property(ENV.csrfSecret);
+        expect(JSON.stringify(vars)).to.not.contain(GOOD_SECRETS.jwtSecret).and.not.contain(GOOD_SECRETS.csrfSecret);
       }
+      const params = byType(dev, "aws:ssm/parameter:Parameter");
+      expect(params.map((p) => p.inputs.name).sort()).to.deep.equal(["/people-register-test/CSRF_SECRET", "/people-register-test/JWT_SECRET"]);
+      for (const p of params) {
+        expect(p.inputs.type).to.equal("SecureString");
+        expect(isWireSecret(p.wire.value), p.name).to.equal(true);
+      }
+      expect(one(dev, "aws:ssm/parameter:Parameter", "api-jwt-secret").inputs.value).to.equal(GOOD_SECRETS.jwtSecret);
+      const reads = (fn: FunctionName) => policyOf(dev, fn).Statement.filter((s) => s.Action.some((a) => a.startsWith("ssm:")));
+      const ssmArn = (name: string) => `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/people-register-test/${name}`;
+      expect(reads("api")).to.deep.equal([{ Sid: "ReadOwnSecrets", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [ssmArn("JWT_SECRET"), ssmArn("CSRF_SECRET")] }]);
+      expect(reads("auth")).to.deep.equal([{ Sid: "ReadOwnSecrets", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [ssmArn("JWT_SECRET")] }]);
       for (const r of dev.resources) {
         for (const s of plainStrings(r.wire)) {
           expect(s, `${r.type} ${r.name}`).to.not.contain(GOOD_SECRETS.jwtSecret);

@@ -132,12 +132,12 @@ export async function login(target: Pick<LocalTarget, "url"> & { sourceIpHeader?
 }
 
 /**
- * A fresh single-use CSRF token from `GET /auth/csrf-token`, issued to `ip`. Send it from the same
+ * A fresh single-use CSRF token from `GET /auth/csrf-token?form=<form>` (POST /people's by default), issued to `ip`. Send it from the same
  * `ip` (and the same User-Agent: these helpers send none) as header `X-CSRF-Token`. Rejects when the
  * route does not answer 200.
  */
-export async function csrfToken(target: Pick<LocalTarget, "url"> & { sourceIpHeader?: string }, ip: string): Promise<string> {
-  const response = await api(target, { ip }).request("GET", "/auth/csrf-token");
+export async function csrfToken(target: Pick<LocalTarget, "url"> & { sourceIpHeader?: string }, ip: string, form = "post-people"): Promise<string> {
+  const response = await api(target, { ip }).request("GET", `/auth/csrf-token?form=${encodeURIComponent(form)}`);
   if (response.status !== 200 || typeof response.json?.csrfToken !== "string") {
     throw new Error(`GET /auth/csrf-token answered ${response.status}: ${response.text.slice(0, 300)}`);
   }
