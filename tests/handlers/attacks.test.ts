@@ -307,7 +307,8 @@ describe("handlers: attacks", function () {
       process.env[fault] = "GET /projects";
       const res = await send(t, "GET", "/projects");
       expectError(res, 500, "INTERNAL");
-      expect(Object.keys(res.json).sort()).to.deep.equal(["code", "error", "requestId"]);
+      expect(Object.keys(res.json).sort()).to.deep.equal(["code", "detail", "error", "requestId"]);
+      expect(res.json.detail).to.equal(res.json.error); // FastAPI's field for the frontend: the same human message
       expect(res.json.requestId).to.be.a("string").and.not.equal("");
       for (const leak of ["injected", "stack", "Error", " at ", ".ts", ".js", "/work", t.env[ENV.jwtSecret], t.env[ENV.csrfSecret]]) {
         expect(res.text, `body leaks ${leak.slice(0, 12)}`).not.to.include(leak);
