@@ -26,6 +26,11 @@ export interface CommandContext {
   env: NodeJS.ProcessEnv;
 }
 
+/** What every step that runs the engine on a stack takes from the command's context. */
+export function stackRun(ctx: CommandContext, stackName: string) {
+  return { repoRoot: ctx.repoRoot, reportsDir: ctx.reportsDir, stackName, env: ctx.env, log: ctx.log, signal: ctx.signal };
+}
+
 export interface CommandOutcome {
   exitCode: number;
   /** Printed as JSON on stdout with `--json`. */

@@ -41,6 +41,11 @@ function forTypes(checks: Partial<Record<string, Check>>) {
   };
 }
 
+/** A mandatory policy checking resources of the given types. */
+function mandatory(name: string, description: string, checks: Partial<Record<string, Check>>, extra: Partial<ResourceValidationPolicy> = {}): ResourceValidationPolicy {
+  return { name, description, enforcementLevel: "mandatory", validateResource: forTypes(checks), ...extra };
+}
+
 /** Default rules: no secret in any plain environment (the stack passes SSM parameter names), and the values it refuses. */
 export const DEFAULT_LAMBDA_SECRET_RULES: LambdaSecretRules = {
   allowedSecretNames: [],
@@ -49,62 +54,30 @@ export const DEFAULT_LAMBDA_SECRET_RULES: LambdaSecretRules = {
 };
 
 export const RESOURCE_POLICIES: ResourceValidationPolicy[] = [
-  {
-    name: "s3-no-public-bucket",
-    description: "S3 buckets and objects are never public: public access blocks fully on, no public ACL or grant, no bucket policy allowing everyone without an aws:SourceArn condition.",
-    enforcementLevel: "mandatory",
-    validateResource: forTypes({
-      [TYPES.publicAccessBlock]: checkPublicAccessBlock,
-      [TYPES.bucket]: checkBucket,
-      [TYPES.bucketV2]: checkBucket,
-      [TYPES.bucketAcl]: checkBucketAcl,
-      [TYPES.bucketAclV2]: checkBucketAcl,
-      [TYPES.bucketObject]: checkCannedAcl,
-      [TYPES.bucketObjectV2]: checkCannedAcl,
-      [TYPES.bucketPolicy]: checkBucketPolicy,
-    }),
-  },
-  {
-    name: "dynamodb-pitr-and-encryption",
-    description: "DynamoDB tables have point-in-time recovery and KMS server-side encryption enabled.",
-    enforcementLevel: "mandatory",
-    validateResource: forTypes({ [TYPES.table]: checkTable }),
-  },
-  {
-    name: "log-retention-set",
-    description: "CloudWatch log groups have a retention period.",
-    enforcementLevel: "mandatory",
-    validateResource: forTypes({ [TYPES.logGroup]: checkLogGroupRetention }),
-  },
-  {
-    name: "iam-no-dynamodb-on-wildcard",
-    description: "No IAM policy allows DynamoDB actions on Resource \"*\" (name the tables instead).",
-    enforcementLevel: "mandatory",
-    validateResource: forTypes({
-      [TYPES.rolePolicy]: checkRolePolicy,
-      [TYPES.policy]: checkRolePolicy,
-      [TYPES.role]: checkRoleInlinePolicies,
-      [TYPES.rolePolicyAttachment]: checkPolicyAttachment,
-      [TYPES.policyAttachment]: checkPolicyAttachment,
-    }),
-  },
-  {
-    name: "cloudfront-https-only",
-    description: "Every CloudFront cache behaviour redirects to or requires HTTPS.",
-    enforcementLevel: "mandatory",
-    validateResource: forTypes({ [TYPES.distribution]: checkDistributionHttps }),
-  },
-  {
-    name: "lambda-no-plaintext-secrets",
-    description:
-      "Secrets are not in plain Lambda environments (anyone with lambda:GetFunctionConfiguration reads those): no secret-looking variable and no AWS keys there; secrets live in SSM SecureString parameters with strong, non-placeholder values.",
-    enforcementLevel: "mandatory",
-    configSchema: {
-      properties: {
-        allowedSecretNames: { type: "array", items: { type: "string" }, default: [...DEFAULT_LAMBDA_SECRET_RULES.allowedSecretNames] },
-      },
-    },
-    validateResource: forTypes({
+  mandatory("s3-no-public-bucket", "S3 buckets and objects are never public: public access blocks fully on, no public ACL or grant, no bucket policy allowing everyone without an aws:SourceArn condition.", {
+    [TYPES.publicAccessBlock]: checkPublicAccessBlock,
+    [TYPES.bucket]: checkBucket,
+    [TYPES.bucketV2]: checkBucket,
+    [TYPES.bucketAcl]: checkBucketAcl,
+    [TYPES.bucketAclV2]: checkBucketAcl,
+    [TYPES.bucketObject]: checkCannedAcl,
+    [TYPES.bucketObjectV2]: checkCannedAcl,
+    [TYPES.bucketPolicy]: checkBucketPolicy,
+  }),
+  mandatory("dynamodb-pitr-and-encryption", "DynamoDB tables have point-in-time recovery and KMS server-side encryption enabled.", { [TYPES.table]: checkTable }),
+  mandatory("log-retention-set", "CloudWatch log groups have a retention period.", { [TYPES.logGroup]: checkLogGroupRetention }),
+  mandatory("iam-no-dynamodb-on-wildcard", "No IAM policy allows DynamoDB actions on Resource \"*\" (name the tables instead).", {
+    [TYPES.rolePolicy]: checkRolePolicy,
+    [TYPES.policy]: checkRolePolicy,
+    [TYPES.role]: checkRoleInlinePolicies,
+    [TYPES.rolePolicyAttachment]: checkPolicyAttachment,
+    [TYPES.policyAttachment]: checkPolicyAttachment,
+  }),
+  mandatory("cloudfront-https-only", "Every CloudFront cache behaviour redirects to or requires HTTPS.", { [TYPES.distribution]: checkDistributionHttps }),
+  mandatory(
+    "lambda-no-plaintext-secrets",
+    "Secrets are not in plain Lambda environments (anyone with lambda:GetFunctionConfiguration reads those): no secret-looking variable and no AWS keys there; secrets live in SSM SecureString parameters with strong, non-placeholder values.",
+    {
       [TYPES.lambdaFunction]: (props, args) => {
         const config = args.getConfig<{ allowedSecretNames?: string[] }>();
         return checkLambdaEnvironment(props, {
@@ -113,8 +86,15 @@ export const RESOURCE_POLICIES: ResourceValidationPolicy[] = [
         });
       },
       [TYPES.ssmParameter]: (props) => checkSecretParameter(props, DEFAULT_LAMBDA_SECRET_RULES),
-    }),
-  },
+    },
+    {
+      configSchema: {
+        properties: {
+          allowedSecretNames: { type: "array", items: { type: "string" }, default: [...DEFAULT_LAMBDA_SECRET_RULES.allowedSecretNames] },
+        },
+      },
+    },
+  ),
 ];
 
 export const STACK_POLICIES: StackValidationPolicy[] = [

@@ -2,7 +2,7 @@
 // the coordinated deployment of the API code and the infrastructure (see automation/coordinate.ts).
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { type CommandContext, type CommandSpec, intOption, type OptionValues, stringOption, UsageError } from "../command";
+import { type CommandContext, type CommandSpec, intOption, type OptionValues, stringOption, UsageError, stackRun } from "../command";
 import { COORDINATION_REPORTS, type CoordinationSteps, type DeployStepOutcome, runCoordination } from "../coordinate";
 import { type EngineStack, lastDeployedCommit, openStack } from "../pulumi";
 import { HANDLER_PREFERENCES, type HandlerPreference } from "../select";
@@ -62,12 +62,7 @@ function realSteps(values: OptionValues, ctx: CommandContext, stackName: string)
       try {
         return deployOutcome(
           await runDeploy({
-            repoRoot: ctx.repoRoot,
-            reportsDir: ctx.reportsDir,
-            stackName,
-            env: ctx.env,
-            log: ctx.log,
-            signal: ctx.signal,
+            ...stackRun(ctx, stackName),
             stack: await stack(),
             allowDestructive: values["allow-destructive"] === true,
             skipSmoke: values["skip-smoke"] === true,

@@ -4,7 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { CloudFrontClient } from "@aws-sdk/client-cloudfront";
-import { CommandFailure, type CommandSpec, existingDirsOption, type Logger, intOption, stringOption, UsageError, writeReport } from "../command";
+import { CommandFailure, type CommandSpec, existingDirsOption, type Logger, intOption, stringOption, UsageError, writeReport, stackRun } from "../command";
 import { countsLine, type PreviewDiff, renderPreviewMarkdown } from "../diff";
 import { appendStepSummary } from "../github";
 import { enforceGuard, evaluateGuard, type GuardVerdict, guardNotice } from "../guard";
@@ -461,12 +461,7 @@ export const command: CommandSpec = {
     const policyPacks = existingDirsOption(values, "policy-pack");
     try {
       const result = await runDeploy({
-        repoRoot: ctx.repoRoot,
-        reportsDir: ctx.reportsDir,
-        stackName,
-        env: ctx.env,
-        log: ctx.log,
-        signal: ctx.signal,
+        ...stackRun(ctx, stackName),
         allowDestructive: values["allow-destructive"] === true,
         skipSmoke: values["skip-smoke"] === true,
         writeSmoke: values["write-smoke"] === true,

@@ -4,7 +4,7 @@
 // found. Exit code 0: no drift; 2: drift; 1: the check failed.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { type CommandSpec, type Logger, stringOption, UsageError, writeReport } from "../command";
+import { type CommandSpec, type Logger, stringOption, UsageError, writeReport, stackRun } from "../command";
 import { buildDriftReport, driftMarker, type DriftReport, renderDriftMarkdown } from "../drift";
 import { appendStepSummary, upsertIssue } from "../github";
 import { type EngineStack, openStack, PROJECT_NAME, refreshPreview, type RetryPolicy } from "../pulumi";
@@ -83,12 +83,7 @@ export const command: CommandSpec = {
     const stackName = stringOption(values, "stack", true);
     try {
       const result = await runDrift({
-        repoRoot: ctx.repoRoot,
-        reportsDir: ctx.reportsDir,
-        stackName,
-        env: ctx.env,
-        log: ctx.log,
-        signal: ctx.signal,
+        ...stackRun(ctx, stackName),
         markdownFile: stringOption(values, "markdown"),
         issue: values.issue === true,
         repo: stringOption(values, "repo"),

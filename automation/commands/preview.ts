@@ -2,7 +2,7 @@
 // as a structured diff (preview.json), Markdown (FILE, the job summary) and optionally one PR comment.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CommandFailure, type CommandOutcome, type CommandSpec, existingDirsOption, type Logger, stringOption, UsageError, writeReport } from "../command";
+import { CommandFailure, type CommandOutcome, type CommandSpec, existingDirsOption, type Logger, stringOption, UsageError, writeReport, stackRun } from "../command";
 import { countsLine, type PreviewDiff, previewMarker, renderPreviewMarkdown } from "../diff";
 import { appendStepSummary, resolvePullRequest, type UpsertResult, upsertPullRequestComment } from "../github";
 import { evaluateGuard, type GuardFinding, guardNotice } from "../guard";
@@ -161,12 +161,7 @@ export const command: CommandSpec = {
     const policyPacks = existingDirsOption(values, "policy-pack");
     try {
       const result = await runPreview({
-        repoRoot: ctx.repoRoot,
-        reportsDir: ctx.reportsDir,
-        stackName,
-        env: ctx.env,
-        log: ctx.log,
-        signal: ctx.signal,
+        ...stackRun(ctx, stackName),
         markdownFile: stringOption(values, "markdown"),
         comment: values.comment === true,
         repo: stringOption(values, "repo"),
