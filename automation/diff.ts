@@ -1,6 +1,6 @@
 // The structured diff of a preview (or an update), built from the engine's own events, and its Markdown
 // rendering for PR comments and job summaries. Pure: events in, data and text out.
-import type { DiagnosticEvent, EngineEvent, OpMap, OpType, PolicyEvent, PropertyDiff } from "./pulumi";
+import type { DiagnosticEvent, EngineEvent, OpMap, OpType, PolicyEvent, PropertyDiff } from "./events";
 
 /** One resource the run changes, with the engine's replace/delete steps collapsed into one row. */
 export interface ResourceChange {

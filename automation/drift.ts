@@ -2,7 +2,7 @@
 // Pure: events in, report and Markdown out. Only property names are reported, never values (a value
 // may be a secret the state holds).
 import { stripColor, urnName } from "./diff";
-import type { EngineEvent, OpType, StepEventMetadata } from "./pulumi";
+import type { EngineEvent, OpType, StepEventMetadata } from "./events";
 
 export interface DriftedResource {
   urn: string;

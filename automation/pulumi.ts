@@ -26,21 +26,14 @@ import {
 import { CommandFailure, type Logger } from "./command";
 import { buildPreviewDiff, countsLine, type PreviewDiff } from "./diff";
 
-// The SDK's types other modules use, so they never import the SDK themselves.
+// The SDK's types other modules use, so they never import the SDK themselves (engine events: ./events).
 export type {
   ConfigMap,
   DestroyOptions,
-  DiagnosticEvent,
-  EngineEvent,
-  OpMap,
-  OpType,
   OutputMap,
-  PolicyEvent,
   PreviewOptions,
   PreviewResult,
-  PropertyDiff,
   RefreshOptions,
-  StepEventMetadata,
   UpdateSummary,
   UpOptions,
   UpResult,

@@ -3,8 +3,7 @@
 // requirement or path parameter, and — when the document shows a login and a people collection with
 // create/read/delete — a write cycle through the app's own routes that always removes its test person.
 import { randomUUID } from "node:crypto";
-import type { ProbeResponse, Runner, SmokeOptions } from "./smoke";
-import { SMOKE_PERSON_FIRST_NAME } from "./smoke";
+import { type ProbeResponse, type Runner, SMOKE_PERSON_FIRST_NAME, type SmokeOptions } from "./probe-runner";
 
 /** email-validator (the app's EmailStr) refuses special-use domains such as .invalid; example.com is reserved too (RFC 2606). */
 export const APP_SMOKE_EMAIL_DOMAIN = "example.com";

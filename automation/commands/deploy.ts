@@ -22,7 +22,6 @@ import {
   type FunctionVersions,
   type MaskedOutputs,
   maskOutputs,
-  type OpMap,
   openStack,
   pinLiveVersions,
   previewStack,
@@ -34,6 +33,7 @@ import {
   versionsLine,
   versionsOutput,
 } from "../pulumi";
+import type { OpMap } from "../events";
 import { buildDeploymentContext } from "../context";
 import { prepareIntegration } from "../prepare";
 import { buildDeploymentSummary, type DeploymentSummary, REPORT_FILES, type StackStatus } from "../reports";

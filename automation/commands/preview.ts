@@ -11,12 +11,12 @@ import {
   defaultPolicyPacks,
   diffOfFailure,
   type EngineStack,
-  type OpMap,
   openStack,
   previewStack,
   PROJECT_NAME,
   type RetryPolicy,
 } from "../pulumi";
+import type { OpMap } from "../events";
 
 export const PREVIEW_REPORT = "preview.json";
 
