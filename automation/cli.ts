@@ -2,7 +2,7 @@
 // Thin on purpose: parse flags, run one command module, print its result, exit with its code.
 import * as path from "node:path";
 import { CommandFailure, type CommandSpec, createLogger, parseCommandArgs } from "./command";
-import { REPO_ROOT } from "./paths";
+import { REPO_ROOT } from "./shared/paths";
 
 // require (not import()) keeps this CommonJS module loadable by tsx and by ts-node alike.
 const lazy = (load: () => { command: CommandSpec }) => async () => load().command;

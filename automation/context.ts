@@ -2,7 +2,7 @@
 // flags or the CI environment — never from a committed file — plus the one sync-detection rule.
 import { simpleGit } from "simple-git";
 import { UsageError } from "./command";
-import { detectSync, type HandlerKind, type HandlerPreference, HandlerSelectionError, selectHandler, type SyncState } from "./select";
+import { detectSync, type HandlerKind, type HandlerPreference, HandlerSelectionError, selectHandler, type SyncState } from "./shared/select";
 
 export type ExecutionMode = "deployment" | "validation";
 export const MAIN_BRANCH = "main";

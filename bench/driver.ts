@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { Logger } from "../automation/command";
-import { REPO_ROOT } from "../automation/paths";
+import { REPO_ROOT } from "../automation/shared/paths";
 
 const OVERHEAD_TARGET_MS = 3000;
 const ms = (n: number) => `${Math.round(n)} ms`.padStart(9);
@@ -51,7 +51,7 @@ export async function run(): Promise<void> {
   try {
     const i0 = performance.now();
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { runLocalPipeline } = require("../automation/pipeline") as typeof import("../automation/pipeline");
+    const { runLocalPipeline } = require("../automation/local/pipeline") as typeof import("../automation/local/pipeline");
     const importMs = performance.now() - i0;
     const w0 = performance.now();
     const result = await runLocalPipeline({ repoRoot: REPO_ROOT, reportsDir, env, log, signal: new AbortController().signal });

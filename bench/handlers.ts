@@ -15,7 +15,7 @@ import { promisify } from "node:util";
 import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import bcrypt from "bcryptjs";
 import { buildSync } from "esbuild";
-import { bundleHandlers } from "../automation/build";
+import { bundleHandlers } from "../automation/shared/build";
 import { localDynamoClient } from "../automation/local/tables";
 import { type LocalTarget, startLocalTarget } from "../automation/local/target";
 import { BCRYPT_COST_DEFAULT } from "../handlers/contract";

@@ -2,7 +2,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV, FUNCTION_ENV, SECRET_PARAMETERS, TABLES, gatewayRoutes, tablesFor, type EnvKey, type FunctionName, type TableName } from "../handlers/contract";
-import type { HandlerSelection } from "../automation/select";
+import type { HandlerSelection } from "../automation/shared/select";
 import { bundledCode, integratedCode } from "./code";
 import type { StackConfig } from "./config";
 import { ApiFunction, CANDIDATE_ALIAS, LIVE_ALIAS } from "./function";
@@ -10,8 +10,8 @@ import { aliasRecords, dnsValidatedCertificate } from "./hosting";
 import { childName, physicalName, renamedFrom } from "./naming";
 import { ALIAS_STAGE_VARIABLE, aliasIntegrationUri, bodyHash, openApiBody } from "./openapi";
 import { sesIdentityArns } from "./policies";
-import { appReads, describeUnknownVariables, integratedPlan } from "../automation/integrated";
-import { repoPaths } from "../automation/paths";
+import { appReads, describeUnknownVariables, integratedPlan } from "../automation/shared/integrated";
+import { repoPaths } from "../automation/shared/paths";
 import { IntegratedAppData } from "./integrated";
 
 export interface RegistryApiArgs {

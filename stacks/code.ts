@@ -6,15 +6,15 @@ import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
 import type { FunctionName } from "../handlers/contract";
-import { BUNDLE_HANDLER, bundleHandler } from "../automation/build";
-import { listFiles, type SyncState } from "../automation/select";
-import { repoPaths } from "../automation/paths";
+import { BUNDLE_HANDLER, bundleHandler } from "../automation/shared/build";
+import { listFiles, type SyncState } from "../automation/shared/select";
+import { repoPaths } from "../automation/shared/paths";
 import type { IntegratedPackaging } from "./config";
 import { physicalName, renamedFrom } from "./naming";
 
-import { INTEGRATED_HANDLER, INTEGRATED_PLATFORM, INTEGRATED_PREPARE_COMMAND, INTEGRATED_PYTHON_VERSION, type IntegratedMarker, integratedPythonVersion, type LambdaPythonVersion } from "../automation/integrated";
+import { INTEGRATED_HANDLER, INTEGRATED_PLATFORM, INTEGRATED_PREPARE_COMMAND, INTEGRATED_PYTHON_VERSION, type IntegratedMarker, integratedPythonVersion, type LambdaPythonVersion } from "../automation/shared/integrated";
 
-export { INTEGRATED_HANDLER, INTEGRATED_PLATFORM, INTEGRATED_PREPARE_COMMAND, INTEGRATED_PYTHON_VERSION, type IntegratedMarker } from "../automation/integrated";
+export { INTEGRATED_HANDLER, INTEGRATED_PLATFORM, INTEGRATED_PREPARE_COMMAND, INTEGRATED_PYTHON_VERSION, type IntegratedMarker } from "../automation/shared/integrated";
 /** The Lambda Python base image for a runtime version. */
 export const lambdaPythonBaseImage = (version: string = INTEGRATED_PYTHON_VERSION) => `public.ecr.aws/lambda/python:${version}`;
 export const LAMBDA_PYTHON_BASE_IMAGE = lambdaPythonBaseImage();

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { APP_TABLES, INTEGRATED_ENV, JWT_EXPIRATION_HOURS_DEFAULT } from "../handlers/contract";
-import { HANDLER_PREFERENCES, type HandlerPreference } from "../automation/select";
+import { HANDLER_PREFERENCES, type HandlerPreference } from "../automation/shared/select";
 
 /** The config namespace: the project name in Pulumi.yaml. */
 export const CONFIG_NAMESPACE = "people-register";

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { listFiles } from "../automation/select";
+import { listFiles } from "../automation/shared/select";
 import { childName } from "./naming";
 
 export interface FrontendHostingArgs {

@@ -1,11 +1,11 @@
 // IntegratedAppData: what only the synced registry-api app needs besides the contract's tables — its
 // own tables (AccountLockoutTable, ProjectSubmissions, the hard-coded roles table) and the project
 // images bucket — provisioned only when the synced code reads them (sync-metadata.json), and the
-// function's environment and grants, from the one rule in automation/integrated.ts.
+// function's environment and grants, from the one rule in automation/shared/integrated.ts.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { APP_TABLES, type AppTableName, SECRET_PARAMETER_SUFFIX, type TableName, type TableSpec } from "../handlers/contract";
-import { type IntegratedPlan, integratedEnvironment } from "../automation/integrated";
+import { type IntegratedPlan, integratedEnvironment } from "../automation/shared/integrated";
 import type { StackConfig, TableNaming } from "./config";
 import { childName, physicalName } from "./naming";
 import { tableArgs } from "./tables";

@@ -2,8 +2,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { FunctionName, TableName } from "../handlers/contract";
-import { REPO_ROOT } from "../automation/paths";
-import { selectHandler } from "../automation/select";
+import { REPO_ROOT } from "../automation/shared/paths";
+import { selectHandler } from "../automation/shared/select";
 import { RegistryApi } from "./api";
 import { loadConfig } from "./config";
 import { stackPrefix } from "./naming";

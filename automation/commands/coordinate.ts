@@ -3,11 +3,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type CommandContext, type CommandSpec, intOption, type OptionValues, stringOption, UsageError, stackRun } from "../command";
-import { COORDINATION_REPORTS, type CoordinationSteps, type DeployStepOutcome, runCoordination } from "../coordinate";
-import { type EngineStack, lastDeployedCommit, openStack } from "../pulumi";
-import { HANDLER_PREFERENCES, type HandlerPreference } from "../select";
-import { syncRepository } from "../sync";
-import { triggerStore } from "../trigger";
+import { COORDINATION_REPORTS, type CoordinationSteps, type DeployStepOutcome, runCoordination } from "../coordinate/coordinate";
+import { type EngineStack, lastDeployedCommit, openStack } from "../engine/pulumi";
+import { HANDLER_PREFERENCES, type HandlerPreference } from "../shared/select";
+import { syncRepository } from "../sync/sync";
+import { triggerStore } from "../coordinate/trigger";
 import { type DeployRunResult, runDeploy } from "./deploy";
 
 /** The stack when --stack is not given: PULUMI_STACK, else prod (Pulumi.prod.yaml). */

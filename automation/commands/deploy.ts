@@ -5,10 +5,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { CloudFrontClient } from "@aws-sdk/client-cloudfront";
 import { CommandFailure, type CommandSpec, existingDirsOption, type Logger, intOption, stringOption, UsageError, writeReport, stackRun } from "../command";
-import { countsLine, type PreviewDiff, renderPreviewMarkdown } from "../diff";
-import { appendStepSummary } from "../github";
-import { enforceGuard, evaluateGuard, type GuardVerdict, guardNotice } from "../guard";
-import { createInvalidation, decideInvalidation } from "../invalidate";
+import { countsLine, type PreviewDiff, renderPreviewMarkdown } from "../engine/diff";
+import { appendStepSummary } from "../engine/github";
+import { enforceGuard, evaluateGuard, type GuardVerdict, guardNotice } from "../engine/guard";
+import { createInvalidation, decideInvalidation } from "../engine/invalidate";
 import {
   applySecretsFromEnv,
   checkNoChanges,
@@ -32,13 +32,13 @@ import {
   upStack,
   versionsLine,
   versionsOutput,
-} from "../pulumi";
-import type { OpMap } from "../events";
+} from "../engine/pulumi";
+import type { OpMap } from "../engine/events";
 import { buildDeploymentContext } from "../context";
-import { prepareIntegration } from "../prepare";
-import { buildDeploymentSummary, type DeploymentSummary, REPORT_FILES, type StackStatus } from "../reports";
-import { HANDLER_PREFERENCES, type HandlerKind, type HandlerPreference } from "../select";
-import { runSmokeTests, type SmokeReport, writeSmokeReports } from "../smoke";
+import { prepareIntegration } from "../sync/prepare";
+import { buildDeploymentSummary, type DeploymentSummary, REPORT_FILES, type StackStatus } from "../verify/reports";
+import { HANDLER_PREFERENCES, type HandlerKind, type HandlerPreference } from "../shared/select";
+import { runSmokeTests, type SmokeReport, writeSmokeReports } from "../verify/smoke";
 import { failureOutcome } from "./preview";
 import { smokeCredentials, smokeSummaryLine } from "./smoke";
 

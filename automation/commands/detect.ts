@@ -1,8 +1,8 @@
 // `detect`: the one sync-detection rule and the execution mode → deployment-context.json.
 import { type CommandSpec, stringOption, UsageError, writeReport } from "../command";
 import { buildDeploymentContext, type DeploymentContext } from "../context";
-import { REPORT_FILES } from "../reports";
-import { HANDLER_PREFERENCES, type HandlerPreference } from "../select";
+import { REPORT_FILES } from "../verify/reports";
+import { HANDLER_PREFERENCES, type HandlerPreference } from "../shared/select";
 
 export function handlerOption(values: Record<string, unknown>): HandlerPreference {
   const raw = stringOption(values as never, "handler") ?? "auto";

@@ -5,9 +5,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type CommandSpec, type Logger, stringOption, UsageError, writeReport, stackRun } from "../command";
-import { buildDriftReport, driftMarker, type DriftReport, renderDriftMarkdown } from "../drift";
-import { appendStepSummary, upsertIssue } from "../github";
-import { type EngineStack, openStack, PROJECT_NAME, refreshPreview, type RetryPolicy } from "../pulumi";
+import { buildDriftReport, driftMarker, type DriftReport, renderDriftMarkdown } from "../engine/drift";
+import { appendStepSummary, upsertIssue } from "../engine/github";
+import { type EngineStack, openStack, PROJECT_NAME, refreshPreview, type RetryPolicy } from "../engine/pulumi";
 import { failureOutcome } from "./preview";
 
 export const DRIFT_REPORTS = { json: "drift-report.json", markdown: "drift-report.md" } as const;

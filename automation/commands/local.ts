@@ -3,9 +3,9 @@
 // `--frontend-url URL` (repeatable or comma-separated) sets the origins a browser frontend may call from.
 import * as path from "node:path";
 import { CommandFailure, type CommandSpec, intOption, stringOption, UsageError } from "../command";
-import { pipelineSummaryTable, runLocalPipeline } from "../pipeline";
+import { pipelineSummaryTable, runLocalPipeline } from "../local/pipeline";
 import { LocalTargetError, parseFrontendOrigins } from "../local/target";
-import { HANDLER_PREFERENCES, type HandlerPreference } from "../select";
+import { HANDLER_PREFERENCES, type HandlerPreference } from "../shared/select";
 
 export const command: CommandSpec = {
   name: "local",

@@ -1,8 +1,8 @@
 // `migrate --old-stack CFN_STACK [--stack NAME] [--region REGION] [--dry-run]`: move the CDK stack's tables
 // into the Pulumi stack with backups, an import update, an index update and item-count checks.
 import { type CommandSpec, stringOption, UsageError } from "../command";
-import { createClients, MIGRATE_REPORT, type MigrationResult, renderPlan, runMigration } from "../migrate";
-import { openStack } from "../pulumi";
+import { createClients, MIGRATE_REPORT, type MigrationResult, renderPlan, runMigration } from "../engine/migrate";
+import { openStack } from "../engine/pulumi";
 import { failureOutcome } from "./preview";
 
 const CFN_STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;

@@ -3,7 +3,7 @@
 // Exit code 0 only when the computed status is "success".
 import * as path from "node:path";
 import { type CommandSpec, stringOption } from "../command";
-import { writeNotification } from "../notify";
+import { writeNotification } from "../verify/notify";
 
 export const command: CommandSpec = {
   name: "notify",

@@ -1,7 +1,7 @@
 // `prepare`: select the handler and build what it deploys → api-integration.json.
 import { type CommandSpec, stringOption, writeReport } from "../command";
-import { type IntegrationReport, prepareIntegration } from "../prepare";
-import { REPORT_FILES } from "../reports";
+import { type IntegrationReport, prepareIntegration } from "../sync/prepare";
+import { REPORT_FILES } from "../verify/reports";
 import { handlerOption } from "./detect";
 
 export function integrationSummary(r: IntegrationReport): string {

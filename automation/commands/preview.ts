@@ -3,9 +3,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { CommandFailure, type CommandOutcome, type CommandSpec, existingDirsOption, type Logger, stringOption, UsageError, writeReport, stackRun } from "../command";
-import { countsLine, type PreviewDiff, previewMarker, renderPreviewMarkdown } from "../diff";
-import { appendStepSummary, resolvePullRequest, type UpsertResult, upsertPullRequestComment } from "../github";
-import { evaluateGuard, type GuardFinding, guardNotice } from "../guard";
+import { countsLine, type PreviewDiff, previewMarker, renderPreviewMarkdown } from "../engine/diff";
+import { appendStepSummary, resolvePullRequest, type UpsertResult, upsertPullRequestComment } from "../engine/github";
+import { evaluateGuard, type GuardFinding, guardNotice } from "../engine/guard";
 import {
   applySecretsFromEnv,
   defaultPolicyPacks,
@@ -15,8 +15,8 @@ import {
   previewStack,
   PROJECT_NAME,
   type RetryPolicy,
-} from "../pulumi";
-import type { OpMap } from "../events";
+} from "../engine/pulumi";
+import type { OpMap } from "../engine/events";
 
 export const PREVIEW_REPORT = "preview.json";
 

@@ -11,7 +11,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { parse as parseYaml } from "yaml";
 import { BCRYPT_COST_DEFAULT } from "../../handlers/contract";
 import { CommandFailure, type CommandSpec, existingDirsOption, intOption, type Logger, type OptionValues, stringOption, UsageError, writeReport } from "../command";
-import { resolvePullRequest, type UpsertResult, upsertPullRequestComment } from "../github";
+import { resolvePullRequest, type UpsertResult, upsertPullRequestComment } from "../engine/github";
 import { seedAdmin } from "../local/target";
 import {
   CONFIG_NAMESPACE,
@@ -27,7 +27,7 @@ import {
   StackMissingError,
   stringOutput,
   versionsLine,
-} from "../pulumi";
+} from "../engine/pulumi";
 import { type DeployRunOptions, type DeployRunResult, runDeploy } from "./deploy";
 import { failureOutcome } from "./preview";
 

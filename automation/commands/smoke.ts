@@ -1,6 +1,6 @@
 // `smoke --url URL [--write] [--origin ORIGIN] [--timeout-s N] [--retries N]`: the smoke suite against any deployment.
 import { type CommandSpec, intOption, stringOption, UsageError } from "../command";
-import { normaliseBaseUrl, normaliseOrigin, runSmokeTests, SmokeConfigError, type SmokeReport, writeSmokeReports } from "../smoke";
+import { normaliseBaseUrl, normaliseOrigin, runSmokeTests, SmokeConfigError, type SmokeReport, writeSmokeReports } from "../verify/smoke";
 
 /** Admin credentials for write mode: from the environment only, never from flags (they would land in shell history and CI logs). */
 export function smokeCredentials(env: NodeJS.ProcessEnv): { email: string; password: string } | undefined {

@@ -1,6 +1,6 @@
 // `sync`: copy registry-api code into lambda/ (exact mirror, atomic swap, merged requirements).
 import { type CommandSpec, intOption, stringOption } from "../command";
-import { SYNC_SUMMARY_FILE, type SyncSummary, syncRepository } from "../sync";
+import { SYNC_SUMMARY_FILE, type SyncSummary, syncRepository } from "../sync/sync";
 
 export function syncSummaryLine(s: SyncSummary): string {
   const at = s.commit ? `@${s.commit.slice(0, 12)}` : "";

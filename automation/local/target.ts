@@ -15,15 +15,15 @@ import {
   JWT_EXPIRATION_HOURS_DEFAULT,
   type TableName,
 } from "../../handlers/contract";
-import { bundleHandlers } from "../build";
+import { bundleHandlers } from "../shared/build";
 import { type Logger, silentLogger } from "../command";
-import { REPO_ROOT, repoPaths } from "../paths";
+import { REPO_ROOT, repoPaths } from "../shared/paths";
 import { type DynamoDbLocal, portIsFree, startDynamoDbLocal } from "./dynamodb";
 import { LocalTargetError } from "./errors";
 import { type Gateway, type ProxyHandler, startGateway } from "./gateway";
 import { createAppTables, createTables, LOCAL_AWS_ENV, localDynamoClient, tableEnv } from "./tables";
 import { type PythonFunction, startPythonFunction } from "./python-worker";
-import { INTEGRATED_HANDLER, type IntegratedPlan, integratedEnvironment } from "../integrated";
+import { INTEGRATED_HANDLER, type IntegratedPlan, integratedEnvironment } from "../shared/integrated";
 
 export { LocalTargetError };
 

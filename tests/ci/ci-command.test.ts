@@ -9,7 +9,7 @@ import { expect } from "chai";
 import { type CommandContext, type CommandSpec, type OptionValues, silentLogger } from "../../automation/command";
 import { resolveExecution } from "../../automation/context";
 import { routeCi, runCi } from "../../automation/commands/ci";
-import { REPO_ROOT } from "../../automation/paths";
+import { REPO_ROOT } from "../../automation/shared/paths";
 
 const GITHUB_PR = { GITHUB_ACTIONS: "true", GITHUB_EVENT_NAME: "pull_request", GITHUB_REF_NAME: "42/merge", GITHUB_HEAD_REF: "feature/x" };
 const GITHUB_PUSH_MAIN = { GITHUB_ACTIONS: "true", GITHUB_EVENT_NAME: "push", GITHUB_REF_NAME: "main" };

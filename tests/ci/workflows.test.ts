@@ -7,7 +7,7 @@ import { expect } from "chai";
 import { parse as parseYaml } from "yaml";
 import { COMMANDS } from "../../automation/cli";
 import { parseCommandArgs } from "../../automation/command";
-import { REPO_ROOT } from "../../automation/paths";
+import { REPO_ROOT } from "../../automation/shared/paths";
 
 const WORKFLOW_DIRS = [".github/workflows", ".codecatalyst/workflows"];
 

@@ -9,9 +9,9 @@ import * as path from "node:path";
 import { expect } from "chai";
 import { silentLogger } from "../../automation/command";
 import { runPreview } from "../../automation/commands/preview";
-import { previewMarker } from "../../automation/diff";
-import { REPO_ROOT } from "../../automation/paths";
-import { type EngineStack, lastDeployedCommit, openStack, PROJECT_NAME, recordDeployedCommit } from "../../automation/pulumi";
+import { previewMarker } from "../../automation/engine/diff";
+import { REPO_ROOT } from "../../automation/shared/paths";
+import { type EngineStack, lastDeployedCommit, openStack, PROJECT_NAME, recordDeployedCommit } from "../../automation/engine/pulumi";
 
 function skipReason(): string | undefined {
   if (spawnSync("pulumi", ["version"], { encoding: "utf8" }).status !== 0) return "the pulumi CLI is not on PATH";

@@ -9,9 +9,9 @@ import * as path from "node:path";
 import { expect } from "chai";
 import { silentLogger } from "../../automation/command";
 import { reviewConfig } from "../../automation/commands/review";
-import { buildDriftReport } from "../../automation/drift";
-import { REPO_ROOT } from "../../automation/paths";
-import { destroyStack, type EngineStack, openStack, openWorkspace, refreshPreview, StackMissingError } from "../../automation/pulumi";
+import { buildDriftReport } from "../../automation/engine/drift";
+import { REPO_ROOT } from "../../automation/shared/paths";
+import { destroyStack, type EngineStack, openStack, openWorkspace, refreshPreview, StackMissingError } from "../../automation/engine/pulumi";
 
 const reason = spawnSync("pulumi", ["version"], { encoding: "utf8" }).status !== 0 ? "the pulumi CLI is not on PATH" : undefined;
 const suite = reason ? describe.skip : describe;

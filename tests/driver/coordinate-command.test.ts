@@ -10,7 +10,7 @@ import { simpleGit } from "simple-git";
 import { type CommandContext, silentLogger } from "../../automation/command";
 import { command, defaultStack, deployOutcome } from "../../automation/commands/coordinate";
 import type { DeployRunResult } from "../../automation/commands/deploy";
-import { REPO_ROOT } from "../../automation/paths";
+import { REPO_ROOT } from "../../automation/shared/paths";
 
 function onPath(binary: string): boolean {
   try {

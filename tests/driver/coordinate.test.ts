@@ -17,8 +17,8 @@ import {
   runCoordination,
   STRATEGY_STEPS,
   type SyncStepInput,
-} from "../../automation/coordinate";
-import { LocalTriggerStore, TriggerError } from "../../automation/trigger";
+} from "../../automation/coordinate/coordinate";
+import { LocalTriggerStore, TriggerError } from "../../automation/coordinate/trigger";
 
 const tempDirs: string[] = [];
 function tempDir(prefix: string): string {
@@ -66,7 +66,7 @@ describe("coordinate: strategy table", () => {
     });
   });
   it("counts the program, handlers, policy, driver, project and dependency files as infrastructure, not lambda/ or docs", () => {
-    for (const f of ["stacks/api.ts", "handlers/api/index.ts", "policy/index.ts", "automation/build.ts", "Pulumi.yaml", "Pulumi.prod.yaml", "package.json", "package-lock.json", "tsconfig.json"]) {
+    for (const f of ["stacks/api.ts", "handlers/api/index.ts", "policy/index.ts", "automation/shared/build.ts", "Pulumi.yaml", "Pulumi.prod.yaml", "package.json", "package-lock.json", "tsconfig.json"]) {
       expect(isInfrastructurePath(f), f).to.equal(true);
     }
     for (const f of ["lambda/main.py", "lambda/src/app.py", "docs/readme/ci.md", "README.md", "tests/driver/x.test.ts", "reports/plan.json", "mystacks/x.ts"]) {

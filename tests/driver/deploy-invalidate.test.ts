@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
-import { createInvalidation, decideInvalidation, frontendFingerprint } from "../../automation/invalidate";
+import { createInvalidation, decideInvalidation, frontendFingerprint } from "../../automation/engine/invalidate";
 import { FakeCloudFront } from "../fixtures/engine-events/fake-cloudfront";
 
 describe("CloudFront invalidation", () => {

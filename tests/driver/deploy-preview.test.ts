@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { expect } from "chai";
 import { type CommandContext, type Logger, UsageError } from "../../automation/command";
 import { command as previewCommand, type PreviewRunResult, runPreview } from "../../automation/commands/preview";
-import { previewMarker } from "../../automation/diff";
+import { previewMarker } from "../../automation/engine/diff";
 import { mixedChanges } from "../fixtures/engine-events";
 import { FakeGitHub } from "../fixtures/engine-events/fake-github";
 import { FakeStack, sdkError } from "../fixtures/engine-events/fake-stack";

@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { type CommandContext, type Logger, silentLogger, UsageError } from "../../automation/command";
 import { command as detectCommand } from "../../automation/commands/detect";
 import { buildDeploymentContext, type DeploymentContext } from "../../automation/context";
-import { syncRepository } from "../../automation/sync";
+import { syncRepository } from "../../automation/sync/sync";
 
 const REPO = path.resolve(__dirname, "../..");
 const CI_MAIN = { GITHUB_EVENT_NAME: "push", GITHUB_REF_NAME: "main", GITHUB_SHA: "0123456789abcdef0123456789abcdef01234567" };

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { buildPreviewDiff, COMMENT_CAP, countsLine, previewMarker, renderPreviewMarkdown, urnName } from "../../automation/diff";
+import { buildPreviewDiff, COMMENT_CAP, countsLine, previewMarker, renderPreviewMarkdown, urnName } from "../../automation/engine/diff";
 import { createsOnly, hostingTornDown, largePreview, mixedChanges, PROJECT, STACK, urn } from "../fixtures/engine-events";
 
 describe("preview diff from engine events", () => {

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { expect } from "chai";
 import { silentLogger } from "../../automation/command";
 import { driftExitCode, runDrift } from "../../automation/commands/drift";
-import { buildDriftReport, driftMarker, renderDriftMarkdown } from "../../automation/drift";
+import { buildDriftReport, driftMarker, renderDriftMarkdown } from "../../automation/engine/drift";
 import { refreshClean, refreshDrift } from "../fixtures/engine-events";
 import { FakeGitHub } from "../fixtures/engine-events/fake-github";
 import { FakeStack } from "../fixtures/engine-events/fake-stack";

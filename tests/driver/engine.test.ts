@@ -17,7 +17,7 @@ import {
   upStack,
   validateStackName,
   withEngineRetry,
-} from "../../automation/pulumi";
+} from "../../automation/engine/pulumi";
 import { createsOnly, mixedChanges } from "../fixtures/engine-events";
 import { FakeStack, LOCKED_CLOUD, LOCKED_DIY, sdkError } from "../fixtures/engine-events/fake-stack";
 

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
-import { GitHubApiError, nextLink, resolvePullRequest, upsertPullRequestComment } from "../../automation/github";
+import { GitHubApiError, nextLink, resolvePullRequest, upsertPullRequestComment } from "../../automation/engine/github";
 import { FakeGitHub } from "../fixtures/engine-events/fake-github";
 
 const MARKER = "<!-- people-register-preview:people-register/prod -->";

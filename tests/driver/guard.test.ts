@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { CommandFailure } from "../../automation/command";
-import { buildPreviewDiff } from "../../automation/diff";
-import { DestructiveChangeError, enforceGuard, evaluateGuard, findDestructiveChanges, guardNotice } from "../../automation/guard";
+import { buildPreviewDiff } from "../../automation/engine/diff";
+import { DestructiveChangeError, enforceGuard, evaluateGuard, findDestructiveChanges, guardNotice } from "../../automation/engine/guard";
 import { createsOnly, hostingTornDown, mixedChanges, replacement, step } from "../fixtures/engine-events";
 
 describe("destructive-change guard", () => {

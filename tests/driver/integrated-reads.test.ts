@@ -4,9 +4,9 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { integratedPlan, integratedPythonVersion, scanPythonSources } from "../../automation/integrated";
-import { PrepareError, prepareIntegration } from "../../automation/prepare";
-import { HANDLER_SWITCH_NOTICE, type PreviewDiff, renderPreviewMarkdown } from "../../automation/diff";
+import { integratedPlan, integratedPythonVersion, scanPythonSources } from "../../automation/shared/integrated";
+import { PrepareError, prepareIntegration } from "../../automation/sync/prepare";
+import { HANDLER_SWITCH_NOTICE, type PreviewDiff, renderPreviewMarkdown } from "../../automation/engine/diff";
 
 function tempDir(files: Record<string, string>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "integrated-reads-"));

@@ -9,8 +9,8 @@ import { CreateBackupCommand, DescribeBackupCommand, DescribeTableCommand, Dynam
 import { mockClient } from "aws-sdk-client-mock";
 import { TABLES } from "../../handlers/contract";
 import type { Logger } from "../../automation/command";
-import { MigrationStopped, backfillSeconds, renderPlan, runMigration, type MigrateOptions } from "../../automation/migrate";
-import { ADOPT_TABLES_KEY } from "../../automation/pulumi";
+import { MigrationStopped, backfillSeconds, renderPlan, runMigration, type MigrateOptions } from "../../automation/engine/migrate";
+import { ADOPT_TABLES_KEY } from "../../automation/engine/pulumi";
 import { type CdkStack, OLD_STACK, laterStack, retained, seedStack, summaries, template } from "../fixtures/cdk/stacks";
 import { step } from "../fixtures/engine-events";
 import { FakeStack } from "../fixtures/engine-events/fake-stack";

@@ -8,9 +8,9 @@ import * as path from "node:path";
 import { expect } from "chai";
 import { createLogger, type CommandContext } from "../../automation/command";
 import { command as notifyCommand } from "../../automation/commands/notify";
-import { buildNotification, type Loaded, notificationMarkdown, postNotification, redactUrl } from "../../automation/notify";
-import { buildDeploymentSummary, type DeploymentSummary } from "../../automation/reports";
-import type { SmokeReport } from "../../automation/smoke";
+import { buildNotification, type Loaded, notificationMarkdown, postNotification, redactUrl } from "../../automation/verify/notify";
+import { buildDeploymentSummary, type DeploymentSummary } from "../../automation/verify/reports";
+import type { SmokeReport } from "../../automation/verify/smoke";
 import { refusingPort } from "../e2e/support/probe-server";
 
 const START = new Date("2026-01-02T10:00:00.000Z");

@@ -8,10 +8,10 @@ import * as path from "node:path";
 import { expect } from "chai";
 import { silentLogger } from "../../automation/command";
 import { command as prepareCommand } from "../../automation/commands/prepare";
-import { repoPaths } from "../../automation/paths";
-import { describePipFailure, INTEGRATED_PLATFORM, type IntegratedMarker, type IntegrationReport, pipArguments, PrepareError, prepareIntegration } from "../../automation/prepare";
-import { HandlerSelectionError } from "../../automation/select";
-import { syncRepository } from "../../automation/sync";
+import { repoPaths } from "../../automation/shared/paths";
+import { describePipFailure, INTEGRATED_PLATFORM, type IntegratedMarker, type IntegrationReport, pipArguments, PrepareError, prepareIntegration } from "../../automation/sync/prepare";
+import { HandlerSelectionError } from "../../automation/shared/select";
+import { syncRepository } from "../../automation/sync/sync";
 
 const REPO = path.resolve(__dirname, "../..");
 const INTEGRATED_TESTS = path.join(REPO, "tests", "integrated");

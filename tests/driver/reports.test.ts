@@ -1,6 +1,6 @@
 // deployment-summary.json: the old fields, kept, plus resource changes and metadata; URLs without trailing slashes.
 import { expect } from "chai";
-import { buildDeploymentSummary, normaliseApiUrl } from "../../automation/reports";
+import { buildDeploymentSummary, normaliseApiUrl } from "../../automation/verify/reports";
 
 const context = { deployment_type: "api_sync", api_sync_detected: true, execution_mode: "deployment", trigger_type: "push", branch: "main" };
 const base = {

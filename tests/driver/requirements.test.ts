@@ -7,7 +7,7 @@ import { expect } from "chai";
 import {
   formatRequirement, isDevTool, mergeRequirements, normalizeName, parseRequirement, readApiRequirements,
   readPyproject, readRequirementsFile, readShimRequirements, type RequirementSet,
-} from "../../automation/requirements";
+} from "../../automation/sync/requirements";
 
 const FIXTURES = path.resolve(__dirname, "../fixtures/requirements");
 const REPO = path.resolve(__dirname, "../..");

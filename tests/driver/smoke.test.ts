@@ -2,7 +2,7 @@
 // each failure must be reported exactly (probe, expected, actual, attempts) and the run must stay bounded.
 import { execFileSync } from "node:child_process";
 import { expect } from "chai";
-import { joinUrl, normaliseBaseUrl, type ProbeResult, runSmokeTests, SmokeConfigError, type SmokeReport, smokeReportJUnit } from "../../automation/smoke";
+import { joinUrl, normaliseBaseUrl, type ProbeResult, runSmokeTests, SmokeConfigError, type SmokeReport, smokeReportJUnit } from "../../automation/verify/smoke";
 import { ADMIN, type ProbeServer, refusingPort, startProbeServer } from "../e2e/support/probe-server";
 
 const FAST = { retries: 2, retryDelayMs: 5, maxRetryDelayMs: 20, timeoutS: 5 };

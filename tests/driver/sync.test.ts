@@ -7,8 +7,8 @@ import * as path from "node:path";
 import { expect } from "chai";
 import { silentLogger } from "../../automation/command";
 import { command as syncCommand } from "../../automation/commands/sync";
-import { detectSync, sha256File, type SyncMetadata } from "../../automation/select";
-import { isGitUrl, redactUrl, SyncError, syncBranchName, syncRepository, UNVERSIONED_COMMIT } from "../../automation/sync";
+import { detectSync, sha256File, type SyncMetadata } from "../../automation/shared/select";
+import { isGitUrl, redactUrl, SyncError, syncBranchName, syncRepository, UNVERSIONED_COMMIT } from "../../automation/sync/sync";
 
 const REPO = path.resolve(__dirname, "../..");
 const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: "Test", GIT_AUTHOR_EMAIL: "test@example.com", GIT_COMMITTER_NAME: "Test", GIT_COMMITTER_EMAIL: "test@example.com" };

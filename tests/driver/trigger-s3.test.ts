@@ -6,7 +6,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { S3Client } from "@aws-sdk/client-s3";
 import { expect } from "chai";
-import { S3TriggerStore, TriggerError } from "../../automation/trigger";
+import { S3TriggerStore, TriggerError } from "../../automation/coordinate/trigger";
 
 const TRIGGER = { source: "registry-api", trigger_type: "api_deployment", source_commit: "abcdef1234567" };
 

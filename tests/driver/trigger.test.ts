@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
 import { UsageError } from "../../automation/command";
-import { consumedKey, compactTimestamp, copySource, LocalTriggerStore, parseS3Uri, parseTrigger, parseTriggerLocation, S3TriggerStore, triggerStore, TriggerError } from "../../automation/trigger";
+import { consumedKey, compactTimestamp, copySource, LocalTriggerStore, parseS3Uri, parseTrigger, parseTriggerLocation, S3TriggerStore, triggerStore, TriggerError } from "../../automation/coordinate/trigger";
 
 const VALID = { source: "registry-api", trigger_type: "api_deployment", source_commit: "0123456789abcdef0123456789ABCDEF01234567" };
 const throwsOf = (fn: () => unknown) => {

@@ -8,8 +8,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
 import type { Logger } from "../../automation/command";
-import { REPO_ROOT } from "../../automation/paths";
-import { runLocalPipeline } from "../../automation/pipeline";
+import { REPO_ROOT } from "../../automation/shared/paths";
+import { runLocalPipeline } from "../../automation/local/pipeline";
 
 describe("local pipeline with a synced app (integrated selected)", function () {
   this.timeout(240_000);

@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { bundleHandler } from "../../automation/build";
+import { bundleHandler } from "../../automation/shared/build";
 import { ENV, TABLES } from "../../handlers/contract";
 
 // The shipped bundles, loaded in a clean Node process the way Lambda (and the local target) load them.

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { expect } from "chai";
 import { SignJWT } from "jose";
 import { DeleteTableCommand } from "@aws-sdk/client-dynamodb";
-import { bundleHandlers } from "../../automation/build";
+import { bundleHandlers } from "../../automation/shared/build";
 import { createTables, localDynamoClient } from "../../automation/local/tables";
 import { LOCAL_TABLE_PREFIX } from "../../automation/local/target";
 import { RATE_LIMITS } from "../../handlers/contract";

@@ -18,7 +18,7 @@ import { TABLES } from "../../handlers/contract";
 import { type DynamoDbLocal, ensureDynamoDbLocal, onPath, spawnedDynamoDbLocalPids, startDynamoDbLocal } from "../../automation/local/dynamodb";
 import { LocalTargetError } from "../../automation/local/errors";
 import { createTables, localDynamoClient, tableEnv } from "../../automation/local/tables";
-import { REPO_ROOT } from "../../automation/paths";
+import { REPO_ROOT } from "../../automation/shared/paths";
 
 const START_TIMEOUT = 180_000; // the first start on a machine fetches DynamoDB Local into the cache
 

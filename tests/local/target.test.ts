@@ -14,7 +14,7 @@ import type { Logger } from "../../automation/command";
 import { spawnedDynamoDbLocalPids } from "../../automation/local/dynamodb";
 import { localDynamoClient } from "../../automation/local/tables";
 import { type LocalTarget, LocalTargetError, seedAdmin, startLocalTarget } from "../../automation/local/target";
-import { REPO_ROOT } from "../../automation/paths";
+import { REPO_ROOT } from "../../automation/shared/paths";
 import { api, csrfToken, login } from "../support/http";
 import { stopSharedTarget } from "../support/target";
 

@@ -6,7 +6,7 @@ import type { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, 
 import { expect } from "chai";
 import { parse as parseYaml } from "yaml";
 import { POLICIES, RESOURCE_POLICIES, STACK_POLICIES, TYPES } from "../../policy/policies";
-import { REPO_ROOT } from "../../automation/paths";
+import { REPO_ROOT } from "../../automation/shared/paths";
 
 // Internal to @pulumi/policy (no typings), but it is exactly what the policy server wraps props in.
 const proxy = require("@pulumi/policy/proxy") as { unknownCheckingProxy<T>(o: T): T; unknownStringValue: string };

@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import * as path from "node:path";
 import { expect } from "chai";
-import { REPO_ROOT } from "../../automation/paths";
+import { REPO_ROOT } from "../../automation/shared/paths";
 
 // The engine's wire types, from the SDK's own generated code (and its gRPC library).
 const sdkDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));

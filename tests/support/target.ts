@@ -1,7 +1,7 @@
 // One local target per mocha process, shared by every handler test file: DynamoDB Local in memory,
 // the contract's tables, the real bundles behind the API Gateway emulation, and a seeded admin.
 //
-//   import { sharedTarget, ADMIN_EMAIL, ADMIN_PASSWORD, type LocalTarget } from "../support/target";
+//   import { sharedTarget, ADMIN_EMAIL, ADMIN_PASSWORD, type LocalTarget } from "./target";
 //   let target: LocalTarget;
 //   before(async function () {
 //     this.timeout(180_000); // the first start may fetch DynamoDB Local (~57 MB) into the cache

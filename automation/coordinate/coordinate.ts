@@ -3,7 +3,7 @@
 // on success and write the four coordination reports (names kept from the old workflow).
 import * as fs from "node:fs";
 import { simpleGit, type SimpleGit } from "simple-git";
-import { formatDuration, type Logger, UsageError, writeReport } from "./command";
+import { formatDuration, type Logger, UsageError, writeReport } from "../command";
 import type { ConsumeResult, LoadedTrigger, TriggerStore } from "./trigger";
 
 export const COORDINATION_REPORTS = {

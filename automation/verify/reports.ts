@@ -1,7 +1,7 @@
 // Builders for the deployment reports. Pure functions: data in, report object out; the caller writes
 // them with `writeReport`. `deploy` (AWS) and `local` (embedded target) share them, so the fields the
 // old pipeline's consumers read are produced in one place.
-import type { HandlerKind } from "./select";
+import type { HandlerKind } from "../shared/select";
 
 /** Report file names (kept from the old pipeline). */
 export const REPORT_FILES = {

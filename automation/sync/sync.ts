@@ -7,10 +7,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { simpleGit, type SimpleGit } from "simple-git";
-import { CommandFailure, type Logger, silentLogger, UsageError, writeReport } from "./command";
+import { CommandFailure, type Logger, silentLogger, UsageError, writeReport } from "../command";
 import { describeErrors, type MergeReport, mergeForSource } from "./requirements";
-import { scanAppDir } from "./integrated";
-import { sha256File, type SyncMetadata } from "./select";
+import { scanAppDir } from "../shared/integrated";
+import { sha256File, type SyncMetadata } from "../shared/select";
 
 /** `source_commit` of a sync from a folder that is not a git repository. */
 export const UNVERSIONED_COMMIT = "unversioned";

@@ -14,8 +14,8 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { setTimeout as sleepFor } from "node:timers/promises";
 import { parse as parseYaml } from "yaml";
-import { TABLES, keyAttributes, type TableSpec } from "../handlers/contract";
-import { CommandFailure, type Logger, writeReport } from "./command";
+import { TABLES, keyAttributes, type TableSpec } from "../../handlers/contract";
+import { CommandFailure, type Logger, writeReport } from "../command";
 import type { PreviewDiff } from "./diff";
 import { findDestructiveChanges } from "./guard";
 import { CONFIG_NAMESPACE, type EngineStack, previewStack, type RetryPolicy, setTableAdoption, upStack } from "./pulumi";

@@ -2,7 +2,7 @@
 import * as path from "node:path";
 
 /** The repository root (the folder with Pulumi.yaml). */
-export const REPO_ROOT = path.resolve(__dirname, "..");
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
 export interface RepoPaths {
   root: string;

@@ -2,7 +2,7 @@
 // report types, URL rules, and a Runner that sends one probe with a timeout, bounded retries and backoff,
 // and records what happened.
 import { Agent, errors as undiciErrors } from "undici";
-import { type Logger } from "./command";
+import { type Logger } from "../command";
 
 export type ProbeStatus = "passed" | "failed" | "skipped";
 

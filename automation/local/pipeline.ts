@@ -5,17 +5,17 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { formatDuration, type Logger, writeReport } from "./command";
-import { buildDeploymentContext, type DeploymentContext } from "./context";
-import { appReads, integratedPlan } from "./integrated";
-import { ensureVenv } from "./local/python-worker";
-import { type LocalTarget, type LocalTargetOptions, startLocalTarget } from "./local/target";
-import { repoPaths } from "./paths";
-import { type NotificationStatus, writeNotification } from "./notify";
-import { prepareIntegration } from "./prepare";
-import { buildDeploymentSummary, type DeploymentSummary, REPORT_FILES } from "./reports";
-import { type HandlerKind, type HandlerPreference, selectHandler } from "./select";
-import { runSmokeTests, type SmokeReport, writeSmokeReports } from "./smoke";
+import { formatDuration, type Logger, writeReport } from "../command";
+import { buildDeploymentContext, type DeploymentContext } from "../context";
+import { appReads, integratedPlan } from "../shared/integrated";
+import { ensureVenv } from "./python-worker";
+import { type LocalTarget, type LocalTargetOptions, startLocalTarget } from "./target";
+import { repoPaths } from "../shared/paths";
+import { type NotificationStatus, writeNotification } from "../verify/notify";
+import { prepareIntegration } from "../sync/prepare";
+import { buildDeploymentSummary, type DeploymentSummary, REPORT_FILES } from "../verify/reports";
+import { type HandlerKind, type HandlerPreference, selectHandler } from "../shared/select";
+import { runSmokeTests, type SmokeReport, writeSmokeReports } from "../verify/smoke";
 
 /** bcrypt cost for the one-shot run's throw-away data (production and `--serve` use the contract's default). */
 export const ONE_SHOT_BCRYPT_COST = 10;

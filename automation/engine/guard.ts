@@ -1,6 +1,6 @@
 // The destructive-change guard: a preview that deletes or replaces a resource holding data or serving
 // users (a DynamoDB table, the frontend bucket, the CloudFront distribution) stops a deploy before `up`.
-import { CommandFailure } from "./command";
+import { CommandFailure } from "../command";
 import type { PreviewDiff, ResourceChange } from "./diff";
 
 /** Resource types whose deletion or replacement loses data or takes the site down. */

@@ -6,15 +6,15 @@ import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { type Bundle, bundleHandlers } from "./build";
-import { CommandFailure, type Logger, silentLogger } from "./command";
-import { repoPaths } from "./paths";
+import { type Bundle, bundleHandlers } from "../shared/build";
+import { CommandFailure, type Logger, silentLogger } from "../command";
+import { repoPaths } from "../shared/paths";
 import { describeErrors, type MergeReport, mergeRequirements, readRequirementsFile, readShimRequirements, renderRequirements } from "./requirements";
-import { type HandlerKind, type HandlerPreference, listFiles, selectHandler, type SyncMetadata } from "./select";
+import { type HandlerKind, type HandlerPreference, listFiles, selectHandler, type SyncMetadata } from "../shared/select";
 import { MERGE_REPORT_FILE } from "./sync";
-import { appReads, describeUnknownVariables, INTEGRATED_PLATFORM, INTEGRATED_PYTHON_VERSION, type IntegratedMarker, type IntegratedPlan, integratedPlan, integratedPythonVersion, SHIM_FILE } from "./integrated";
+import { appReads, describeUnknownVariables, INTEGRATED_PLATFORM, INTEGRATED_PYTHON_VERSION, type IntegratedMarker, type IntegratedPlan, integratedPlan, integratedPythonVersion, SHIM_FILE } from "../shared/integrated";
 
-export { INTEGRATED_PLATFORM, type IntegratedMarker, SHIM_FILE } from "./integrated";
+export { INTEGRATED_PLATFORM, type IntegratedMarker, SHIM_FILE } from "../shared/integrated";
 export const DEFAULT_PYTHON_VERSION = INTEGRATED_PYTHON_VERSION;
 export const INTEGRATION_REPORT_FILE = "api-integration.json";
 

@@ -4,7 +4,7 @@
 // retries with backoff (while a fresh stage warms up), and says exactly what failed.
 // Pure with respect to the driver: takes a URL and options, returns a report; `deploy` reuses it.
 import { randomUUID } from "node:crypto";
-import { silentLogger, writeReport } from "./command";
+import { silentLogger, writeReport } from "../command";
 import { REPORT_FILES } from "./reports";
 import {
   field, header, normaliseBaseUrl, normaliseOrigin, type ProbeResponse, type ProbeResult, Runner, SMOKE_EMAIL_DOMAIN,

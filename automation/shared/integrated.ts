@@ -4,7 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseToml } from "smol-toml";
-import { APP_TABLES, type AppTableName, type EnvProvider, HARDCODED_TABLES, INTEGRATED_ENV, type TableName } from "../handlers/contract";
+import { APP_TABLES, type AppTableName, type EnvProvider, HARDCODED_TABLES, INTEGRATED_ENV, type TableName } from "../../handlers/contract";
 
 /** The command that prepares the integrated package (named in every error about it). */
 export const INTEGRATED_PREPARE_COMMAND = "npx tsx automation/cli.ts prepare --handler integrated";

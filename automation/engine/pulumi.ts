@@ -23,7 +23,7 @@ import {
   type UpOptions,
   type UpResult,
 } from "@pulumi/pulumi/automation";
-import { CommandFailure, type Logger } from "./command";
+import { CommandFailure, type Logger } from "../command";
 import { buildPreviewDiff, countsLine, type PreviewDiff } from "./diff";
 
 // The SDK's types other modules use, so they never import the SDK themselves (engine events: ./events).

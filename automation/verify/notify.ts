@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Agent } from "undici";
-import { type Logger, silentLogger, writeReport } from "./command";
+import { type Logger, silentLogger, writeReport } from "../command";
 import { type DeploymentSummary, REPORT_FILES } from "./reports";
 import type { SmokeReport } from "./smoke";
 

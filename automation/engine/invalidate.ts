@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import * as path from "node:path";
 import { CloudFrontClient, CreateInvalidationCommand } from "@aws-sdk/client-cloudfront";
-import { listFiles, sha256File } from "./select";
+import { listFiles, sha256File } from "../shared/select";
 
 /**
  * One hash over the frontend folder: every file's relative path and content hash. Equal fingerprints mean

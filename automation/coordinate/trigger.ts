@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as z from "zod";
-import { CommandFailure, UsageError } from "./command";
+import { CommandFailure, UsageError } from "../command";
 
 /** The old pipeline's trigger object name, in the bucket `codecatalyst-deployment-triggers-<account id>`. */
 export const DEFAULT_TRIGGER_KEY = "api-deployment-trigger.json";

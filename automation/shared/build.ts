@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { buildSync } from "esbuild";
-import type { FunctionName } from "../handlers/contract";
+import type { FunctionName } from "../../handlers/contract";
 import { repoPaths } from "./paths";
 
 export const BUNDLED_FUNCTIONS: readonly FunctionName[] = ["api", "auth"];
