@@ -106,7 +106,8 @@ export async function ensureVenv(opts: { requirementsText: string; python?: stri
   const readyFile = path.join(dir, "venv-ready.json");
   if (fs.existsSync(readyFile)) {
     const ready = JSON.parse(fs.readFileSync(readyFile, "utf8")) as Omit<LocalVenv, "cached">;
-    return { ...ready, cached: true };
+    // The cache may be reached by another path than the one that built it (a moved checkout, a link).
+    return { ...ready, dir, python, cached: true };
   }
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(opts.cacheDir, { recursive: true });
@@ -285,7 +286,11 @@ export async function startPythonFunction(opts: PythonFunctionOptions): Promise<
     exited = true;
     fail(new LocalTargetError(`the ${opts.functionName} worker exited (${sig ?? `code ${code}`})`));
   });
-  child.on("error", (err) => fail(new LocalTargetError(`cannot start ${opts.python}: ${err.message}`)));
+  child.on("error", (err) => {
+    // A process that never started emits no "exit": stop() must not wait for one.
+    if (child.pid === undefined) exited = true;
+    fail(new LocalTargetError(`cannot start ${opts.python}: ${err.message}`));
+  });
 
   const stop = async () => {
     if (!exited) {

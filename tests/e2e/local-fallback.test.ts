@@ -4,34 +4,18 @@
 // Runs the real pipeline in-process on a real git checkout in a temp dir.
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
 import type { Logger } from "../../automation/command";
-import { REPO_ROOT } from "../../automation/shared/paths";
 import { runLocalPipeline } from "../../automation/local/pipeline";
+import { standinCheckout } from "./support/standin-app";
 
 describe("local pipeline with a synced app (integrated selected)", function () {
   this.timeout(240_000);
   let root: string;
   before(() => {
-    root = fs.mkdtempSync(path.join(os.tmpdir(), "local-fallback-"));
-    // The project's handlers and dependencies, by link; the synced app as real files.
-    fs.symlinkSync(path.join(REPO_ROOT, "handlers"), path.join(root, "handlers"));
-    fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(root, "node_modules"));
-    fs.copyFileSync(path.join(REPO_ROOT, "package.json"), path.join(root, "package.json"));
-    fs.mkdirSync(path.join(root, "lambda", "src"), { recursive: true });
-    fs.writeFileSync(path.join(root, "lambda", "main.py"), "from src.app import app\n");
-    fs.writeFileSync(path.join(root, "lambda", "src", "app.py"), [
-      "import os",
-      "from fastapi import FastAPI",
-      "app = FastAPI()",
-      "@app.get('/health')",
-      "def health():",
-      "    return {'status': 'healthy', 'environment': os.getenv('ENVIRONMENT'), 'jwt': bool(os.getenv('JWT_SECRET')), 'testing': os.getenv('TESTING')}",
-      "",
-    ].join("\n"));
-    fs.writeFileSync(path.join(root, "lambda", "requirements.txt"), "fastapi==0.115.0\npytest==8.3.0  # a test tool, dropped\n");
+    // The stand-in registry-api app (HEAD's variable names), synced into lambda/; its virtualenv is shared with the other e2e tests.
+    root = standinCheckout("v2", "local-fallback-");
     const git = (...args: string[]) => execFileSync("git", args, { cwd: root, stdio: "pipe" });
     git("init", "-q", "-b", "main");
     git("-c", "user.email=t@example.test", "-c", "user.name=t", "add", "-A");
@@ -59,7 +43,7 @@ describe("local pipeline with a synced app (integrated selected)", function () {
     // The index has a newer fastapi than the pin, and no mangum: both recorded, the worker's adapter runs.
     expect(integration.local_run.substitutions.map((s: { name: string }) => s.name)).to.include.members(["fastapi", "mangum"]);
     expect(integration.local_run.adapter).to.match(/own Lambda-event -> ASGI adapter/);
-    expect(integration.environment.provided).to.deep.equal(["ENVIRONMENT", "JWT_SECRET"]);
+    expect(integration.environment.provided).to.deep.equal(["EMAIL_TEST_MODE", "ENVIRONMENT", "JWT_SECRET", "PEOPLE_TABLE_V2_NAME", "PROJECTS_TABLE_V2_NAME", "SUBSCRIPTIONS_TABLE_V2_NAME"]);
     expect(integration.environment.unset).to.have.property("TESTING");
     expect(read("deployment-context.json")).to.include({ handler: "integrated", api_sync_detected: true });
   });
