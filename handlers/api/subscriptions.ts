@@ -3,7 +3,7 @@
 // (`subscriberCount` < maxParticipants) written in the same transaction, so 20 parallel requests for
 // 5 places give exactly 5.
 import { createHash } from "node:crypto";
-import { DeleteCommand, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from "../lib/db";
 import { audit } from "../lib/audit";
 import { cancellationCodes, ddb, type Item, isConditionFailure, scanPage, table } from "../lib/db";
 import { HttpError, json, noContent, notFound, type Reply } from "../lib/http";

@@ -1,7 +1,7 @@
 // POST /auth/login: lockout before the password, constant-ish time for unknown accounts, legacy
 // `password` hashes migrated to `passwordHash`, a new session per login.
 import { randomUUID } from "node:crypto";
-import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { UpdateCommand } from "../lib/db";
 import { audit } from "../lib/audit";
 import { ddb, type Item, table } from "../lib/db";
 import { renderEmail, sendEmail } from "../lib/email";

@@ -1,7 +1,7 @@
 // Setting passwords and reset tokens. Reset tokens are random, sent only by email and stored as their
 // SHA-256 with an epoch-seconds TTL; the last 5 password hashes are kept in PasswordHistoryTable.
 import { createHash, randomBytes } from "node:crypto";
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "./db";
 import { config } from "./config";
 import { ddb, type Item, isConditionFailure, table } from "./db";
 import { HttpError } from "./http";

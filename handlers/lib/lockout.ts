@@ -1,6 +1,6 @@
 // Account lockout: 5 failed logins within 15 minutes lock the account for 15 minutes. The counter is
 // updated with compare-and-swap writes on the person item, so parallel failures lock at exactly 5.
-import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, UpdateCommand } from "./db";
 import { ddb, type Item, isConditionFailure, table } from "./db";
 
 export const MAX_FAILED_LOGINS = 5;
