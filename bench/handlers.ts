@@ -1,9 +1,13 @@
 // Handler benchmarks (`npm run bench -- handlers`). Every figure is a ratio against a baseline
 // measured in the same run, on this machine, over loopback only:
 // - bundle sizes vs the 600 KB per-function target (and an empty handler's bundle);
-// - cold start (fresh Node process: load the bundle + first GET /health) vs an empty handler bundle;
+// - cold start (fresh Node process: load the bundle + first request) vs an empty handler bundle, split
+//   into module evaluation and the first request;
+// - the DynamoDB seam's cold start phase by phase (module evaluation, client construction, first and
+//   second GetItem) vs the same GetItem as one unsigned node:http POST, next to the AWS SDK v3
+//   document client the handlers used before;
 // - throughput and p50/p99 of GET /projects, GET /people/{id}, POST /people at concurrency 16 vs the
-//   same DynamoDB calls made directly with the SDK;
+//   same DynamoDB calls made directly with the handlers' client (handlers/lib/db.ts);
 // - login p50 vs one bcrypt verify at cost 12 (the target runs at the production cost 12).
 // Figures are printed, never asserted: the machines are shared and noisy.
 import { execFile } from "node:child_process";
@@ -12,13 +16,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import bcrypt from "bcryptjs";
 import { buildSync } from "esbuild";
-import { bundleHandlers } from "../automation/build";
-import { localDynamoClient } from "../automation/local/tables";
+import { bundleHandlers, ESBUILD_SETTINGS } from "../automation/build";
 import { type LocalTarget, startLocalTarget } from "../automation/local/target";
 import { BCRYPT_COST_DEFAULT } from "../handlers/contract";
+import { ddb, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from "../handlers/lib/db";
 
 const run$ = promisify(execFile);
 
@@ -106,7 +109,7 @@ function emptyBundle(dir: string): string {
   const entry = path.join(dir, "empty.ts");
   fs.writeFileSync(entry, 'export const handler = async () => ({ statusCode: 200, headers: { "Content-Type": "application/json" }, body: "{\\"status\\":\\"healthy\\"}" });\n');
   const file = path.join(dir, "empty", "index.js");
-  buildSync({ entryPoints: [entry], bundle: true, platform: "node", target: "node20", format: "cjs", minify: true, legalComments: "none", outfile: file, logLevel: "silent" });
+  buildSync({ ...ESBUILD_SETTINGS, entryPoints: [entry], outfile: file });
   return file;
 }
 
@@ -143,45 +146,98 @@ const HEALTH_EVENT = {
   requestContext: { requestId: "bench-cold-start", requestTimeEpoch: 0, stage: "api", path: "/api/health", resourcePath: "/health", httpMethod: "GET", identity: { sourceIp: "127.0.0.1", userAgent: "bench" } },
 };
 
-/** One fresh Node process: require the bundle and answer one GET /health. Wall time from spawn to exit. */
-async function coldStart(file: string, event: object, env: Record<string, string>): Promise<{ wallMs: number; insideMs: number; status: number }> {
+/** One fresh Node process: require the bundle and answer one request. Wall time from spawn to exit. */
+async function coldStart(file: string, event: object, env: Record<string, string>): Promise<{ wallMs: number; evalMs: number; firstMs: number; status: number }> {
   const script = `
     const t0 = performance.now();
     const { handler } = require(${JSON.stringify(file)});
+    const t1 = performance.now();
     handler(${JSON.stringify(event)}, { awsRequestId: "bench" }).then((r) => {
-      process.stdout.write(JSON.stringify({ insideMs: performance.now() - t0, status: r.statusCode }));
+      process.stdout.write(JSON.stringify({ evalMs: t1 - t0, firstMs: performance.now() - t1, status: r.statusCode }));
     });`;
   const t0 = performance.now();
   const { stdout } = await run$(process.execPath, ["-e", script], { env: { PATH: process.env.PATH ?? "", ...env } });
   const wallMs = performance.now() - t0;
-  const out = JSON.parse(stdout) as { insideMs: number; status: number };
+  const out = JSON.parse(stdout) as { evalMs: number; firstMs: number; status: number };
   return { wallMs, ...out };
 }
 
+const COLD_RUNS = 9;
+
 async function coldStarts(files: Record<string, string>, emptyFile: string, env: Record<string, string>): Promise<void> {
-  const runs = 5;
-  const results: Record<string, { wall: number[]; inside: number[]; status: number }> = {};
-  for (let i = 0; i < runs; i++) {
+  const results: Record<string, { wall: number[]; eval: number[]; first: number[]; status: number }> = {};
+  // Alternating runs: a change in the shared machine's load hits every bundle alike.
+  for (let i = 0; i < COLD_RUNS; i++) {
     for (const [name, file] of [["empty", emptyFile], ...Object.entries(files)] as const) {
       const r = await coldStart(file, firstEvent(name), { ...env, LOG_LEVEL: "error" });
-      const entry = (results[name] ??= { wall: [], inside: [], status: r.status });
+      const entry = (results[name] ??= { wall: [], eval: [], first: [], status: r.status });
       entry.wall.push(r.wallMs);
-      entry.inside.push(r.insideMs);
+      entry.eval.push(r.evalMs);
+      entry.first.push(r.firstMs);
     }
   }
-  process.stdout.write(`\n### Cold start (fresh process: load bundle + first request — api: GET /health, auth: GET /auth/me; median of ${runs})\n`);
+  process.stdout.write(`\n### Cold start (fresh process: load bundle + first request — api: GET /health, auth: GET /auth/me; median of ${COLD_RUNS})\n`);
+  process.stdout.write(`| bundle | wall ms (spawn to exit) | ratio to empty | module evaluation ms | first request ms | status |\n|---|---|---|---|---|---|\n`);
   const base = median(results.empty.wall);
   for (const [name, r] of Object.entries(results)) {
     const wall = median(r.wall);
     process.stdout.write(
-      `${name}: ${fmt(wall)} ms wall (load + first call inside the process: ${fmt(median(r.inside))} ms; status ${r.status})` +
-        (name === "empty" ? " = baseline\n" : ` = ${ratio(wall / base, TARGETS.coldStart)}\n`),
+      `| ${name} | ${fmt(wall)} | ${name === "empty" ? "baseline" : ratio(wall / base, TARGETS.coldStart)} | ${fmt(median(r.eval))} | ${fmt(median(r.first))} | ${r.status} |\n`,
     );
   }
 }
 
+const PHASES = ["module evaluation", "client construction", "first GetItem", "second GetItem"] as const;
+
+/** Bundles a probe (bench/probes/*.ts) with the functions' settings; it exports `client()` and `get(client)`. */
+function probeBundle(dir: string, name: string): string {
+  const file = path.join(dir, "probes", name, "index.js");
+  buildSync({ ...ESBUILD_SETTINGS, entryPoints: [path.join(__dirname, "probes", `${name}.ts`)], outfile: file });
+  return file;
+}
+
+/** One fresh process: the four phases of a client's cold start, in ms. */
+async function probe(file: string, env: Record<string, string>): Promise<number[]> {
+  const script = `
+    (async () => {
+      const t = [performance.now()];
+      const p = require(${JSON.stringify(file)});
+      t.push(performance.now());
+      const c = p.client();
+      t.push(performance.now());
+      await p.get(c);
+      t.push(performance.now());
+      await p.get(c);
+      t.push(performance.now());
+      process.stdout.write(JSON.stringify(t.slice(1).map((v, i) => v - t[i])));
+      process.exit(0);
+    })();`;
+  const { stdout } = await run$(process.execPath, ["-e", script], { env: { PATH: process.env.PATH ?? "", ...env } });
+  return JSON.parse(stdout) as number[];
+}
+
+/** The DynamoDB seam's cold start phase by phase, next to the floor (raw node:http) and the AWS SDK v3. */
+async function seamPhases(dir: string, env: Record<string, string>): Promise<void> {
+  const probes = { raw: probeBundle(dir, "raw"), db: probeBundle(dir, "db"), sdk: probeBundle(dir, "sdk") };
+  const runs: Record<keyof typeof probes, number[][]> = { raw: [], db: [], sdk: [] };
+  for (let i = 0; i < COLD_RUNS; i++) for (const name of Object.keys(probes) as Array<keyof typeof probes>) runs[name].push(await probe(probes[name], env));
+  const phase = (name: keyof typeof probes, i: number): number => median(runs[name].map((r) => r[i]));
+  const kb = (file: string): string => fmt(fs.statSync(file).size / 1024);
+  process.stdout.write(`\n### DynamoDB client cold start by phase (fresh process each; median of ${COLD_RUNS}; ratio to the raw node:http baseline)\n`);
+  process.stdout.write(`| phase | raw node:http (baseline) | handlers/lib/db.ts | ratio | AWS SDK v3 document client | ratio |\n|---|---|---|---|---|---|\n`);
+  process.stdout.write(`| bundle KB | ${kb(probes.raw)} | ${kb(probes.db)} | | ${kb(probes.sdk)} | |\n`);
+  const rows = [...PHASES.map((p, i) => [p, i] as const), ["total", -1] as const];
+  for (const [label, i] of rows) {
+    const v = (name: keyof typeof probes): number => (i < 0 ? median(runs[name].map((r) => r.reduce((a, b) => a + b, 0))) : phase(name, i));
+    const base = v("raw");
+    process.stdout.write(`| ${label} | ${fmt(base)} ms | ${fmt(v("db"))} ms | ${fmt(v("db") / base, 2)}x | ${fmt(v("sdk"))} ms | ${fmt(v("sdk") / base, 2)}x |\n`);
+  }
+}
+
 async function throughput(target: LocalTarget): Promise<void> {
-  const doc = DynamoDBDocumentClient.from(localDynamoClient(target.dynamoEndpoint), { marshallOptions: { removeUndefinedValues: true } });
+  // The handlers' own DynamoDB client (this process has the target's environment): the direct calls
+  // cost what the handlers' calls cost, so the ratio is the handler's own overhead.
+  const doc = ddb();
   const T = target.tableNames;
   // Data: 60 projects (a full page of 50 for the list), one user.
   const now = new Date().toISOString();
@@ -276,7 +332,7 @@ async function throughput(target: LocalTarget): Promise<void> {
     },
   ];
 
-  process.stdout.write(`\n### Throughput and latency at concurrency ${CONCURRENCY} (handler over HTTP vs the same DynamoDB calls with the SDK)\n`);
+  process.stdout.write(`\n### Throughput and latency at concurrency ${CONCURRENCY} (handler over HTTP vs the same DynamoDB calls made directly with handlers/lib/db.ts)\n`);
   process.stdout.write(`| route | requests | handler req/s | direct req/s | handler p50 / p99 ms | direct p50 / p99 ms | p50 overhead | throughput ratio |\n|---|---|---|---|---|---|---|---|\n`);
   for (const s of scenarios) {
     await sample(40, CONCURRENCY, s.http); // warm both paths
@@ -302,7 +358,6 @@ async function throughput(target: LocalTarget): Promise<void> {
   process.stdout.write(`\n### Login at bcrypt cost ${BCRYPT_COST_DEFAULT} (sequential, median of ${logins.length})\n`);
   process.stdout.write(`bcrypt verify (cost ${BCRYPT_COST_DEFAULT}, baseline): ${fmt(median(verifies))} ms\n`);
   process.stdout.write(`POST /auth/login: ${fmt(median(logins))} ms = ${ratio(median(logins) / median(verifies), TARGETS.login)}\n`);
-  doc.destroy();
 }
 
 export async function run(): Promise<void> {
@@ -318,6 +373,7 @@ export async function run(): Promise<void> {
       env: { LOG_LEVEL: "error" },
     });
     await coldStarts(files, emptyFile, target.env);
+    await seamPhases(work, target.env);
     await throughput(target);
   } finally {
     await target?.stop();

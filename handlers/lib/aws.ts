@@ -3,7 +3,7 @@
 // chain, middleware stacks) was most of every cold start. Credentials and region come from the
 // Lambda environment, which always carries them; nothing else is consulted.
 import * as http from "node:http";
-import * as https from "node:https";
+import type * as Https from "node:https";
 import aws4 from "aws4";
 
 export interface AwsCredentials {
@@ -91,18 +91,14 @@ export function environmentRegion(fallback?: string): string {
   return region;
 }
 
-let agents: { http: http.Agent; https: https.Agent } | undefined;
+// One keep-alive agent per scheme. TLS is loaded only for an https endpoint (DynamoDB Local is http).
+const agents: { "http:"?: http.Agent; "https:"?: http.Agent } = {};
+let https: typeof Https | undefined;
 
-const agentFor = (url: URL): http.Agent => {
-  agents ??= { http: new http.Agent({ keepAlive: true, maxSockets: 50 }), https: new https.Agent({ keepAlive: true, maxSockets: 50 }) };
-  return url.protocol === "http:" ? agents.http : agents.https;
-};
-
-/** Close idle keep-alive sockets (tests and benchmarks that want their process to exit). */
-export function closeConnections(): void {
-  agents?.http.destroy();
-  agents?.https.destroy();
-  agents = undefined;
+function transport(url: URL): { request: typeof http.request; agent: http.Agent } {
+  if (url.protocol === "http:") return { request: http.request, agent: (agents["http:"] ??= new http.Agent({ keepAlive: true, maxSockets: 50 })) };
+  https ??= require("node:https") as typeof Https;
+  return { request: https.request, agent: (agents["https:"] ??= new https.Agent({ keepAlive: true, maxSockets: 50 })) };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -144,7 +140,8 @@ function once(req: AwsRequest, attempt: number, totalRetryDelay: number): Promis
     req.credentials,
   );
   return new Promise<AwsResponse>((resolve, reject) => {
-    const request = (endpoint.protocol === "http:" ? http : https).request({ ...signed, agent: agentFor(endpoint), timeout: TIMEOUT_MS } as http.RequestOptions, (res) => {
+    const { request: send, agent } = transport(endpoint);
+    const request = send({ ...signed, agent, timeout: TIMEOUT_MS } as http.RequestOptions, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("error", reject);

@@ -50,7 +50,7 @@ export function renderEmail(template: EmailTemplate, vars: { firstName?: string;
  * SES v2 SendEmail (REST JSON) signed with the function's role credentials. AWS_ENDPOINT_URL_SESV2 (the
  * SDK's own setting for it) points it elsewhere, e.g. at a local stand-in.
  */
-async function sendWithSes(from: string, message: EmailMessage): Promise<string | undefined> {
+export async function sendWithSes(from: string, message: EmailMessage): Promise<string | undefined> {
   const region = environmentRegion();
   const out = await awsRequest({
     service: "ses",
