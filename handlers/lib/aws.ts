@@ -154,10 +154,16 @@ function once(req: AwsRequest, attempt: number, totalRetryDelay: number): Promis
         const metadata: ResponseMetadata = { httpStatusCode: status, requestId: header("x-amzn-requestid") ?? header("x-amz-request-id"), attempts: attempt, totalRetryDelay };
         const text = Buffer.concat(chunks).toString("utf8");
         let body: Record<string, unknown> = {};
-        try {
-          if (text) body = JSON.parse(text) as Record<string, unknown>;
-        } catch {
-          if (status < 300) return reject(new AwsError("SerializationException", "the answer is not JSON", "server", metadata));
+        if (text) {
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            parsed = undefined;
+          }
+          if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
+          // An answer that cannot be read is never retried: a write may have happened.
+          else if (status < 300) return reject(new AwsError("SerializationException", "the answer is not a JSON object", "client", metadata));
         }
         if (status >= 200 && status < 300) return resolve({ body, $metadata: metadata });
         reject(errorFrom(status, header("x-amzn-errortype"), body, metadata));

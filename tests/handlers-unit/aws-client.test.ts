@@ -242,7 +242,7 @@ describe("handlers: signed AWS calls (lib/aws.ts)", function () {
     }
   });
 
-  it("retries throttling and server faults (3 attempts in all), never a client error", async () => {
+  it("retries throttling and server faults (3 attempts in all), never a client error or an unreadable answer", async () => {
     const flaky = await standIn((_s, n) =>
       n < 3 ? { status: n === 1 ? 500 : 400, body: { __type: n === 1 ? "com.amazonaws.dynamodb.v20120810#InternalServerError" : "com.amazonaws.dynamodb.v20120810#ThrottlingException", message: "slow down" } } : { status: 200, body: {} },
     );
@@ -262,6 +262,14 @@ describe("handlers: signed AWS calls (lib/aws.ts)", function () {
       expect(invalid.seen).to.have.length(1);
     } finally {
       await invalid.close();
+    }
+    const garbled = await standIn(() => ({ status: 200, body: "not an object" }));
+    try {
+      const err = await rejection(awsRequest({ ...base, endpoint: garbled.url }));
+      expect(err.name).to.equal("SerializationException");
+      expect(garbled.seen, "a write may have happened: never sent twice").to.have.length(1);
+    } finally {
+      await garbled.close();
     }
     const down = await standIn(() => ({ status: 503, body: {}, headers: { "x-amzn-errortype": "ServiceUnavailableException:http://internal.amazon.com/" } }));
     try {
