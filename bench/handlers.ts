@@ -190,7 +190,7 @@ async function coldStarts(files: Record<string, string>, emptyFile: string, env:
   }
   process.stdout.write(`\n### Cold start (fresh process: load bundle + first request — api: GET /health, auth: GET /auth/me; median of ${COLD_RUNS})\n`);
   process.stdout.write(
-    `floor: the two DynamoDB calls of a cold GET /health over raw node:http, nothing else. Process CPU (user + system, from spawn to the answer) varies less with the machine's load than wall time.\n`,
+    `floor: the two DynamoDB calls of a cold GET /health (rate-limit UpdateItem, GetItem) over raw node:http, nothing else. Process CPU (user + system, from spawn to the answer) varies less with the machine's load than wall time.\n`,
   );
   process.stdout.write(`| bundle | wall ms (spawn to exit) | ratio to empty | process CPU ms | CPU ratio | module evaluation ms | first request ms | status |\n|---|---|---|---|---|---|---|---|\n`);
   const base = median(results.empty.wall);
