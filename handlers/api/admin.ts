@@ -1,5 +1,5 @@
 // Admin routes: dashboard totals with recent audit entries, and admin-initiated password resets.
-import { QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { QueryCommand, UpdateCommand } from "../lib/db";
 import { AUDIT_ACTIONS, audit } from "../lib/audit";
 import { createResetToken, SET_PASSWORD_TTL_SECONDS } from "../lib/credentials";
 import { countAll, ddb, type Item, isConditionFailure, table } from "../lib/db";

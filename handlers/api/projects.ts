@@ -1,6 +1,6 @@
 // /projects routes. Listing and reading are public; writes are admin-only with a `version` check.
 import { randomUUID } from "node:crypto";
-import { BatchGetCommand, DeleteCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { BatchGetCommand, DeleteCommand, PutCommand } from "../lib/db";
 import { audit } from "../lib/audit";
 import { ddb, type Item, isConditionFailure, queryAll, scanPage, table, updateWithVersion } from "../lib/db";
 import { HttpError, json, listReply, noContent, notFound, type Reply } from "../lib/http";

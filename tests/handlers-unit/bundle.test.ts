@@ -43,3 +43,30 @@ describe("handlers: the bundles fail closed without their secrets", function () 
     });
   }
 });
+
+// The functions talk to AWS through handlers/lib/aws.ts (signed JSON calls), not the AWS SDK: loading
+// the SDK was most of every cold start. Types and the SDK's item converter are the only SDK imports.
+describe("handlers: no AWS SDK client on the request path", () => {
+  const RUNTIME_SDK_IMPORT = /^\s*import\s+(?!type\b)[^;]*?from\s+"(@aws-sdk\/[^"]+|@smithy\/[^"]+)"|require\(\s*"(@aws-sdk\/[^"]+|@smithy\/[^"]+)"\s*\)/gm;
+  const ALLOWED = new Set(["@aws-sdk/util-dynamodb"]);
+
+  it("handler sources import SDK types only (DynamoDB commands come from lib/db.ts)", () => {
+    const root = path.join(__dirname, "..", "..", "handlers");
+    const offenders: string[] = [];
+    const walk = (dir: string): void => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const file = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(file);
+        else if (entry.name.endsWith(".ts")) {
+          for (const m of fs.readFileSync(file, "utf8").matchAll(RUNTIME_SDK_IMPORT)) {
+            const pkg = m[1] ?? m[2] ?? "";
+            if (!ALLOWED.has(pkg)) offenders.push(`${path.relative(root, file)}: ${pkg}`);
+          }
+        }
+      }
+    };
+    walk(root);
+    expect(offenders, "import commands from handlers/lib/db.ts and call AWS through handlers/lib/aws.ts").to.deep.equal([]);
+  });
+});
+
