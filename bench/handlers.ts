@@ -25,6 +25,7 @@ import { BCRYPT_COST_DEFAULT } from "../handlers/contract";
 import * as Sdk from "@aws-sdk/lib-dynamodb";
 import { localDynamoClient } from "../automation/local/tables";
 import * as Own from "../handlers/lib/db";
+import type { BenchOptions } from "./index";
 
 const run$ = promisify(execFile);
 
@@ -385,7 +386,7 @@ async function throughput(target: LocalTarget): Promise<void> {
   sdkDoc.destroy();
 }
 
-export async function run(): Promise<void> {
+export async function run(opts: BenchOptions = {}): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "bench-handlers-"));
   let target: LocalTarget | undefined;
   try {
@@ -398,6 +399,7 @@ export async function run(): Promise<void> {
       env: { LOG_LEVEL: "error" },
     });
     await coldStarts({ floor: probeBundle(work, "floor"), ...files }, emptyFile, target.env);
+    if (opts.coldOnly) return;
     await seamPhases(work, target.env);
     await throughput(target);
   } finally {

@@ -1,14 +1,9 @@
 // The api function (the "enhanced" handler): every contract route whose `fn` is "api".
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
-import { createHandler, type RouteHandler, routeKey } from "../lib/pipeline";
+import { createHandler, onFirstUse, routeKey } from "../lib/pipeline";
 import { health } from "./health";
 
-// Route modules are evaluated on their first request, not at cold start: their schemas and
-// dependencies were most of this bundle's evaluation time, and a cold start needs only one of them.
-function onFirstUse<M>(load: () => M): (pick: (m: M) => RouteHandler) => RouteHandler {
-  let mod: M | undefined;
-  return (pick) => (ctx) => pick((mod ??= load()))(ctx);
-}
+// Route modules are evaluated on their first request (onFirstUse), not at cold start.
 const admin = onFirstUse(() => require("./admin") as typeof import("./admin"));
 const password = onFirstUse(() => require("./password") as typeof import("./password"));
 const people = onFirstUse(() => require("./people") as typeof import("./people"));
