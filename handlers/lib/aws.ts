@@ -1,10 +1,10 @@
-// Signed AWS JSON calls for the functions: SigV4 (aws4) over node:http(s) with a keep-alive agent.
+// Signed AWS JSON calls for the functions: SigV4 over node:http(s) with a keep-alive agent.
 // This replaces the AWS SDK on the request path: evaluating the SDK (clients, the credential-provider
 // chain, middleware stacks) was most of every cold start. Credentials and region come from the
 // Lambda environment, which always carries them; nothing else is consulted.
+import { createHash, createHmac } from "node:crypto";
 import * as http from "node:http";
 import type * as Https from "node:https";
-import aws4 from "aws4";
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -123,25 +123,56 @@ function retryable(err: unknown): boolean {
   return TRANSIENT_NETWORK.has((err as NodeJS.ErrnoException).code ?? "");
 }
 
+// The calls' paths are fixed ("/", "/v2/email/outbound-emails"): only unreserved characters and no
+// query string, so the canonical path is the path itself. Anything else is refused, never mis-signed.
+const SIGNABLE_PATH = /^\/[A-Za-z0-9\-._~/]*$/;
+const sha256 = (data: string | Buffer): string => createHash("sha256").update(data).digest("hex");
+const hmac = (key: string | Buffer, data: string): Buffer => createHmac("sha256", key).update(data, "utf8").digest();
+
+// The signing key changes once a day per region and service: the last one is kept.
+let signingKey: { id: string; key: Buffer } | undefined;
+
+/**
+ * The request's headers with AWS Signature Version 4 added (Authorization, X-Amz-Date, the session
+ * token): every header sent is signed, as the SDK's signer does; a test checks the result against it.
+ */
+export function signedHeaders(req: AwsRequest, now = new Date()): Record<string, string> {
+  if (!SIGNABLE_PATH.test(req.path)) throw new Error(`cannot sign the path ${JSON.stringify(req.path)}`);
+  const amzDate = now.toISOString().replace(/[-:]|\.\d{3}/g, "");
+  const day = amzDate.slice(0, 8);
+  const { accessKeyId, secretAccessKey, sessionToken } = req.credentials;
+  const headers: Record<string, string> = { ...req.headers, Host: req.endpoint.host, "Content-Length": String(Buffer.byteLength(req.body)), "X-Amz-Date": amzDate };
+  if (sessionToken) headers["X-Amz-Security-Token"] = sessionToken;
+  const canonical = Object.entries(headers)
+    .map(([k, v]) => [k.toLowerCase(), v.trim().replace(/\s+/g, " ")] as const)
+    .sort(([a], [b]) => (a < b ? -1 : 1));
+  const names = canonical.map(([k]) => k).join(";");
+  const canonicalRequest = [req.method, req.path, "", canonical.map(([k, v]) => `${k}:${v}\n`).join(""), names, sha256(req.body)].join("\n");
+  const scope = `${day}/${req.region}/${req.service}/aws4_request`;
+  const id = `${secretAccessKey}/${scope}`;
+  if (signingKey?.id !== id) {
+    const key = hmac(hmac(hmac(hmac(`AWS4${secretAccessKey}`, day), req.region), req.service), "aws4_request");
+    signingKey = { id, key };
+  }
+  const signature = createHmac("sha256", signingKey.key).update(`AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256(canonicalRequest)}`, "utf8").digest("hex");
+  headers.Authorization = `AWS4-HMAC-SHA256 Credential=${accessKeyId}/${scope}, SignedHeaders=${names}, Signature=${signature}`;
+  return headers;
+}
+
 function once(req: AwsRequest, attempt: number, totalRetryDelay: number): Promise<AwsResponse> {
   const { endpoint } = req;
-  const signed = aws4.sign(
-    {
-      protocol: endpoint.protocol,
-      hostname: endpoint.hostname,
-      ...(endpoint.port ? { port: Number(endpoint.port) } : {}),
-      method: req.method,
-      path: req.path,
-      headers: { ...req.headers },
-      body: req.body,
-      service: req.service,
-      region: req.region,
-    },
-    req.credentials,
-  );
+  const options: http.RequestOptions = {
+    protocol: endpoint.protocol,
+    hostname: endpoint.hostname,
+    ...(endpoint.port ? { port: Number(endpoint.port) } : {}),
+    method: req.method,
+    path: req.path,
+    headers: signedHeaders(req),
+    timeout: TIMEOUT_MS,
+  };
   return new Promise<AwsResponse>((resolve, reject) => {
     const { request: send, agent } = transport(endpoint);
-    const request = send({ ...signed, agent, timeout: TIMEOUT_MS } as http.RequestOptions, (res) => {
+    const request = send({ ...options, agent }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("error", reject);

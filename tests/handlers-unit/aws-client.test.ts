@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { GetCommand as SdkGet, PutCommand as SdkPut } from "@aws-sdk/lib-dynamodb";
 import { expect } from "chai";
-import { AwsError, awsRequest, environmentCredentials } from "../../handlers/lib/aws";
+import { type AwsCredentials, AwsError, awsRequest, environmentCredentials } from "../../handlers/lib/aws";
 import {
   BatchGetCommand,
   cancellationCodes,
@@ -207,38 +207,46 @@ const CREDENTIALS = { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEM
 describe("handlers: signed AWS calls (lib/aws.ts)", function () {
   this.timeout(30_000);
 
-  it("carries exactly the signature the AWS SDK's SigV4 signer computes for the same request", async () => {
-    const server = await standIn(() => ({ status: 200, body: { ok: true } }));
-    try {
-      const body = JSON.stringify({ TableName: "t", Key: { id: { S: "ü-1" } } });
-      const out = await awsRequest({
-        service: "dynamodb",
-        region: "sa-east-1",
-        endpoint: server.url,
-        method: "POST",
-        path: "/",
-        headers: { "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "DynamoDB_20120810.GetItem" },
-        body,
-        credentials: CREDENTIALS,
-      });
-      expect(out.body).to.deep.equal({ ok: true });
-      expect(out.$metadata).to.include({ httpStatusCode: 200, requestId: "req-1", attempts: 1 });
-      const got = server.seen[0]!;
-      expect(got.body).to.equal(body);
-      expect(got.headers["x-amz-security-token"]).to.equal(CREDENTIALS.sessionToken);
-      const amzDate = String(got.headers["x-amz-date"]);
-      const signingDate = new Date(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`);
-      const unsigned: Record<string, string> = {};
-      for (const [k, v] of Object.entries(got.headers)) if (!["authorization", "connection", "x-amz-date", "x-amz-security-token"].includes(k)) unsigned[k] = String(v);
-      const signer = new SignatureV4({ service: "dynamodb", region: "sa-east-1", credentials: CREDENTIALS, sha256: NodeSha256, applyChecksum: false });
-      const expected = await signer.sign(
-        { method: "POST", protocol: "http:", hostname: "127.0.0.1", port: Number(server.url.port), path: "/", query: {}, headers: unsigned, body },
-        { signingDate },
-      );
-      expect(got.headers.authorization).to.equal(expected.headers.authorization);
-      expect(got.headers.authorization).to.include("/sa-east-1/dynamodb/aws4_request").and.include("x-amz-target");
-    } finally {
-      await server.close();
+  // Two shapes of call: DynamoDB's (path "/", role credentials with a session token) and SES v2's (a
+  // longer path, long-term credentials without one).
+  const SIGNED_CALLS: Array<{ service: string; region: string; path: string; credentials: AwsCredentials; headers: Record<string, string> }> = [
+    { service: "dynamodb", region: "sa-east-1", path: "/", credentials: CREDENTIALS, headers: { "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "DynamoDB_20120810.GetItem" } },
+    { service: "ses", region: "eu-west-1", path: "/v2/email/outbound-emails", credentials: { accessKeyId: "AKIDLONGTERM", secretAccessKey: "another/secret+key" }, headers: { "Content-Type": "application/json" } },
+  ];
+  for (const call of SIGNED_CALLS) {
+    it(`carries exactly the signature the AWS SDK's SigV4 signer computes for the same request (${call.service} ${call.path})`, async () => {
+      const server = await standIn(() => ({ status: 200, body: { ok: true } }));
+      try {
+        const body = JSON.stringify({ TableName: "t", Key: { id: { S: "ü-1" } } });
+        const out = await awsRequest({ service: call.service, region: call.region, endpoint: server.url, method: "POST", path: call.path, headers: call.headers, body, credentials: call.credentials });
+        expect(out.body).to.deep.equal({ ok: true });
+        expect(out.$metadata).to.include({ httpStatusCode: 200, requestId: "req-1", attempts: 1 });
+        const got = server.seen[0]!;
+        expect(got.body).to.equal(body);
+        expect(got.url).to.equal(call.path);
+        expect(got.headers["x-amz-security-token"]).to.equal(call.credentials.sessionToken);
+        const amzDate = String(got.headers["x-amz-date"]);
+        const signingDate = new Date(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`);
+        const unsigned: Record<string, string> = {};
+        for (const [k, v] of Object.entries(got.headers)) if (!["authorization", "connection", "x-amz-date", "x-amz-security-token"].includes(k)) unsigned[k] = String(v);
+        const signer = new SignatureV4({ service: call.service, region: call.region, credentials: call.credentials, sha256: NodeSha256, applyChecksum: false });
+        const expected = await signer.sign(
+          { method: "POST", protocol: "http:", hostname: "127.0.0.1", port: Number(server.url.port), path: call.path, query: {}, headers: unsigned, body },
+          { signingDate },
+        );
+        expect(got.headers.authorization).to.equal(expected.headers.authorization);
+        expect(got.headers.authorization).to.include(`/${call.region}/${call.service}/aws4_request`).and.include("content-type");
+      } finally {
+        await server.close();
+      }
+    });
+  }
+
+  it("refuses to sign a path it cannot sign exactly (encoded characters, a query string) instead of sending a bad signature", async () => {
+    const base = { service: "dynamodb", region: "us-east-1", endpoint: new URL("http://127.0.0.1:1"), method: "POST" as const, headers: {}, body: "{}", credentials: CREDENTIALS };
+    for (const path of ["/a b", "/?x=1", "/%2F", "relative"]) {
+      const err = await rejection(awsRequest({ ...base, path }));
+      expect(err.message).to.match(/cannot sign the path/);
     }
   });
 
