@@ -8,7 +8,7 @@ import { json, notFound, type Reply } from "../lib/http";
 import { getPerson } from "../lib/people";
 import { type RequestContext, requirePrincipal } from "../lib/pipeline";
 import { uuidV4 } from "../lib/validation";
-import * as z from "zod/mini";
+import * as z from "../lib/zod";
 
 const RECENT_AUDIT = 20;
 const AdminReset = z.strictObject({ personId: uuidV4 });

@@ -11,7 +11,7 @@ import { addressItem, findPersonByEmail, getPerson, itemVersion, normaliseEmail,
 import { type RequestContext, requirePrincipal, requireSelfOrAdmin } from "../lib/pipeline";
 import { endSessionsOf } from "../lib/sessions";
 import { emailField, isoDate, nonEmpty, pageQuery, passwordInput } from "../lib/validation";
-import * as z from "zod/mini";
+import * as z from "../lib/zod";
 import { removeSubscription, subscriptionView } from "./subscriptions";
 
 const text = (max: number) => z.string().check(z.maxLength(max));

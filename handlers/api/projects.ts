@@ -7,7 +7,7 @@ import { HttpError, json, listReply, noContent, notFound, type Reply } from "../
 import { itemVersion, safePerson, timestamp } from "../lib/people";
 import { type RequestContext, requirePrincipal } from "../lib/pipeline";
 import { isoDateOrDateTime, nonEmpty, pageQuery } from "../lib/validation";
-import * as z from "zod/mini";
+import * as z from "../lib/zod";
 import { getProject } from "./subscriptions";
 
 export const PROJECT_STATUSES = ["active", "inactive", "completed", "cancelled"] as const;

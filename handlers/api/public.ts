@@ -7,7 +7,7 @@ import { HttpError, json, type Reply } from "../lib/http";
 import { findPersonByEmail } from "../lib/people";
 import type { RequestContext } from "../lib/pipeline";
 import { emailField, nonEmpty, uuidV4 } from "../lib/validation";
-import * as z from "zod/mini";
+import * as z from "../lib/zod";
 import { insertPerson } from "./people";
 import { getProject, subscribe, subscriptionView } from "./subscriptions";
 

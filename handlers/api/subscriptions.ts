@@ -11,7 +11,7 @@ import { HttpError, json, listReply, noContent, notFound, rawBody, type Reply } 
 import { getPerson, timestamp } from "../lib/people";
 import { type RequestContext, requirePrincipal, requireSelfOrAdmin } from "../lib/pipeline";
 import { pageQuery, uuidV4 } from "../lib/validation";
-import * as z from "zod/mini";
+import * as z from "../lib/zod";
 
 export const SUBSCRIPTION_STATUSES = ["active", "pending", "inactive", "cancelled", "completed"] as const;
 

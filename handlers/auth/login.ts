@@ -11,7 +11,7 @@ import { isBcryptHash, verifyPassword } from "../lib/passwords";
 import type { RequestContext } from "../lib/pipeline";
 import { createSessionWithId, SESSION_MAX_LIFETIME_SECONDS } from "../lib/sessions";
 import { emailField, passwordInput } from "../lib/validation";
-import * as z from "zod/mini";
+import * as z from "../lib/zod";
 
 const LoginBody = z.strictObject({ email: emailField, password: passwordInput });
 

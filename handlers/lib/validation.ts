@@ -1,6 +1,6 @@
 // Validation with zod (the `zod/mini` build: same checks, a fraction of the bundle size). Objects are
 // strict, so unknown fields (isAdmin, passwordHash, id, …) are rejected, never silently stored.
-import * as z from "zod/mini";
+import * as z from "./zod";
 import { type ErrorDetail, HttpError } from "./http";
 import { UUID_V4 } from "./validate";
 
