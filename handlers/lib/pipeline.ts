@@ -129,7 +129,8 @@ function compile(fn: FunctionName, handlers: RouteTable) {
   const byPath = new Map<string, CompiledRoute[]>();
   for (const r of own) byPath.set(r.path, [...(byPath.get(r.path) ?? []), { spec: r, handler: handlers[routeKey(r.method, r.path)] }]);
   // A literal segment beats a parameter when two templates could match the same path.
-  const templates = [...byPath.keys()].sort((a, b) => b.split("/").filter((s) => !s.startsWith("{")).length - a.split("/").filter((s) => !s.startsWith("{")).length);
+  const literals = new Map([...byPath.keys()].map((t) => [t, t.split("/").filter((s) => !s.startsWith("{")).length]));
+  const templates = [...byPath.keys()].sort((a, b) => literals.get(b)! - literals.get(a)!);
   return { byPath, templates };
 }
 
