@@ -1,5 +1,5 @@
 // Admin routes: dashboard totals with recent audit entries, and admin-initiated password resets.
-import { QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { QueryCommand, UpdateCommand } from "../lib/db";
 import { AUDIT_ACTIONS, audit } from "../lib/audit";
 import { createResetToken, SET_PASSWORD_TTL_SECONDS } from "../lib/credentials";
 import { countAll, ddb, type Item, isConditionFailure, table } from "../lib/db";
@@ -8,7 +8,7 @@ import { json, notFound, type Reply } from "../lib/http";
 import { getPerson } from "../lib/people";
 import { type RequestContext, requirePrincipal } from "../lib/pipeline";
 import { uuidV4 } from "../lib/validation";
-import * as z from "zod/mini";
+import * as z from "../lib/zod";
 
 const RECENT_AUDIT = 20;
 const AdminReset = z.strictObject({ personId: uuidV4 });

@@ -1,5 +1,5 @@
 // GET /health: a cheap consistent read of PeopleTable proves the function can reach its data.
-import { GetCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand } from "../lib/db";
 import { SERVICE_NAME } from "../contract";
 import { config } from "../lib/config";
 import { ddb, table } from "../lib/db";

@@ -8,7 +8,7 @@ import { findPersonByEmail, getPerson, isActivePerson } from "../lib/people";
 import { type RequestContext, requirePrincipal } from "../lib/pipeline";
 import { endSessionsOf } from "../lib/sessions";
 import { assertPasswordPolicy, emailField, passwordInput } from "../lib/validation";
-import * as z from "zod/mini";
+import * as z from "../lib/zod";
 
 const ChangePassword = z.strictObject({ currentPassword: passwordInput, newPassword: passwordInput });
 const ResetRequest = z.strictObject({ email: emailField });

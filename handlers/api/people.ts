@@ -1,7 +1,7 @@
 // /people routes. Registration is public (CSRF-protected) and never takes a password: the welcome
 // email carries a set-password link. Updates are partial with an optimistic `version` check.
 import { randomUUID } from "node:crypto";
-import { DeleteCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, PutCommand, QueryCommand } from "../lib/db";
 import { audit } from "../lib/audit";
 import { assertCurrentPassword, createResetToken, revokeResetTokens, SET_PASSWORD_TTL_SECONDS } from "../lib/credentials";
 import { ddb, type Item, isConditionFailure, queryAll, scanPage, table, updateWithVersion } from "../lib/db";
@@ -11,7 +11,7 @@ import { addressItem, findPersonByEmail, getPerson, itemVersion, normaliseEmail,
 import { type RequestContext, requirePrincipal, requireSelfOrAdmin } from "../lib/pipeline";
 import { endSessionsOf } from "../lib/sessions";
 import { emailField, isoDate, nonEmpty, pageQuery, passwordInput } from "../lib/validation";
-import * as z from "zod/mini";
+import * as z from "../lib/zod";
 import { removeSubscription, subscriptionView } from "./subscriptions";
 
 const text = (max: number) => z.string().check(z.maxLength(max));

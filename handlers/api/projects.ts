@@ -1,13 +1,13 @@
 // /projects routes. Listing and reading are public; writes are admin-only with a `version` check.
 import { randomUUID } from "node:crypto";
-import { BatchGetCommand, DeleteCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { BatchGetCommand, DeleteCommand, PutCommand } from "../lib/db";
 import { audit } from "../lib/audit";
 import { ddb, type Item, isConditionFailure, queryAll, scanPage, table, updateWithVersion } from "../lib/db";
 import { HttpError, json, listReply, noContent, notFound, type Reply } from "../lib/http";
 import { itemVersion, safePerson, timestamp } from "../lib/people";
 import { type RequestContext, requirePrincipal } from "../lib/pipeline";
 import { isoDateOrDateTime, nonEmpty, pageQuery } from "../lib/validation";
-import * as z from "zod/mini";
+import * as z from "../lib/zod";
 import { getProject } from "./subscriptions";
 
 export const PROJECT_STATUSES = ["active", "inactive", "completed", "cancelled"] as const;

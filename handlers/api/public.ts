@@ -1,13 +1,13 @@
 // The web frontend's public subscribe page: check an email, check a subscription, ask to join a project.
 // These calls carry no token and no CSRF header (the page sends none), so what protects them is the
 // contract's rate limits (per IP, and per email for subscribe) and strict validation.
-import { QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { QueryCommand } from "../lib/db";
 import { ddb, type Item, table } from "../lib/db";
 import { HttpError, json, type Reply } from "../lib/http";
 import { findPersonByEmail } from "../lib/people";
 import type { RequestContext } from "../lib/pipeline";
 import { emailField, nonEmpty, uuidV4 } from "../lib/validation";
-import * as z from "zod/mini";
+import * as z from "../lib/zod";
 import { insertPerson } from "./people";
 import { getProject, subscribe, subscriptionView } from "./subscriptions";
 

@@ -2,14 +2,16 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import { audit } from "../lib/audit";
 import { HttpError, json } from "../lib/http";
-import { issueToken } from "../lib/jwt";
+import { issueToken, tokenSubject } from "../lib/jwt";
 import { safePerson } from "../lib/people";
-import { createHandler, requirePrincipal, routeKey } from "../lib/pipeline";
+import { createHandler, onFirstUse, requirePrincipal, routeKey } from "../lib/pipeline";
 import { endSession, extendSession, sessionHardEnd } from "../lib/sessions";
-import { login, tokenSubject } from "./login";
+
+// Login (its schema, zod and bcryptjs) is evaluated on the first login, not at cold start.
+const login = onFirstUse(() => require("./login") as typeof import("./login"));
 
 const serve = createHandler("auth", {
-  [routeKey("POST", "/auth/login")]: login,
+  [routeKey("POST", "/auth/login")]: login((m) => m.login),
 
   [routeKey("POST", "/auth/logout")]: async (ctx) => {
     const p = requirePrincipal(ctx);

@@ -2,17 +2,16 @@
 // `password` hashes migrated to `passwordHash`, a new session per login.
 import { randomUUID } from "node:crypto";
 import { audit, UNKNOWN_EMAIL_AUDIT_TTL_SECONDS } from "../lib/audit";
-import type { Item } from "../lib/db";
 import { renderEmail, sendEmail } from "../lib/email";
 import { HttpError, json, type Reply } from "../lib/http";
-import { issueToken } from "../lib/jwt";
+import { issueToken, tokenSubject } from "../lib/jwt";
 import { accountLocked, claimLoginAttempt, personSubject, recordSuccessfulLogin, unknownEmailSubject } from "../lib/lockout";
 import { findPersonByEmail, isActivePerson, normaliseEmail, safePerson } from "../lib/people";
 import { isBcryptHash, verifyPassword } from "../lib/passwords";
 import type { RequestContext } from "../lib/pipeline";
 import { createSessionWithId, SESSION_MAX_LIFETIME_SECONDS } from "../lib/sessions";
 import { emailField, passwordInput } from "../lib/validation";
-import * as z from "zod/mini";
+import * as z from "../lib/zod";
 
 const LoginBody = z.strictObject({ email: emailField, password: passwordInput });
 
@@ -72,14 +71,4 @@ export async function login(ctx: RequestContext): Promise<Reply> {
     expiresAt: new Date(claims.exp * 1000).toISOString(),
     user: { ...safePerson({ ...person, lastLoginAt: now }), requirePasswordChange: person.requirePasswordChange === true },
   });
-}
-
-export function tokenSubject(person: Item): { id: string; email: string; firstName: string; lastName: string; isAdmin: boolean } {
-  return {
-    id: String(person.id),
-    email: String(person.email ?? ""),
-    firstName: String(person.firstName ?? ""),
-    lastName: String(person.lastName ?? ""),
-    isAdmin: person.isAdmin === true,
-  };
 }

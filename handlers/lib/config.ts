@@ -5,9 +5,9 @@
 // Secrets: on AWS a function's environment holds only the names of SSM Parameter Store SecureStrings
 // (JWT_SECRET_PARAMETER, …), so `lambda:GetFunctionConfiguration` reveals nothing; resolveSecrets()
 // reads them once per cold start and again after SECRET_CACHE_MS (so a rotated value is picked up).
-// Locally the target sets the values themselves and no SSM client is ever loaded.
-import type { SSMClient } from "@aws-sdk/client-ssm";
+// Locally the target sets the values themselves and SSM is never called.
 import { BCRYPT_COST_DEFAULT, ENV, JWT_EXPIRATION_HOURS_DEFAULT, SECRET_PARAMETERS, TABLES, type TableName } from "../contract";
+import { awsRequest, environmentCredentials, environmentRegion } from "./aws";
 
 export const MIN_SECRET_LENGTH = 32;
 
@@ -37,14 +37,13 @@ let cached: Config | undefined;
 /** Secret values read from SSM (by variable name, e.g. JWT_SECRET), when the function is given parameter names. */
 let resolved: { at: number; values: Record<string, string> } | undefined;
 let resolving: Promise<void> | undefined;
-let ssm: SSMClient | undefined;
 export const SECRET_CACHE_MS = 5 * 60 * 1000;
 /** After a failed refresh the values read before are kept, and the read is tried again this much later. */
 const SECRET_RETRY_MS = 30 * 1000;
 
 /**
  * Read the secrets named by the *_PARAMETER variables from SSM Parameter Store (decrypted), unless
- * read less than SECRET_CACHE_MS ago. A no-op (and no SSM client loaded) when none is set. Throws
+ * read less than SECRET_CACHE_MS ago. A no-op (no SSM call) when none is set. Throws
  * ConfigError when they cannot be read and nothing was read before: the request then fails closed.
  */
 export async function resolveSecrets(nowMs = Date.now()): Promise<void> {
@@ -55,15 +54,10 @@ export async function resolveSecrets(nowMs = Date.now()): Promise<void> {
   if (wanted.length === 0 || (resolved && nowMs - resolved.at < SECRET_CACHE_MS)) return;
   resolving ??= (async () => {
     try {
-      // Loaded only here: functions without parameter names (the local target) never pay for the client.
-      const { SSMClient, GetParameterCommand } = await import("@aws-sdk/client-ssm");
-      ssm ??= new SSMClient({});
-      const client = ssm;
       const values: Record<string, string> = {};
       await Promise.all(
         wanted.map(async (w) => {
-          const out = await client.send(new GetParameterCommand({ Name: w.parameter, WithDecryption: true }));
-          const value = out.Parameter?.Value;
+          const value = await getParameter(w.parameter);
           if (typeof value === "string" && value !== "") values[w.variable] = value;
         }),
       );
@@ -78,6 +72,25 @@ export async function resolveSecrets(nowMs = Date.now()): Promise<void> {
     }
   })();
   return resolving;
+}
+
+/**
+ * SSM GetParameter, decrypted (JSON 1.1, signed with the function's role credentials).
+ * AWS_ENDPOINT_URL_SSM (the SDK's own setting for it) points it elsewhere, e.g. at a local stand-in.
+ */
+async function getParameter(name: string): Promise<unknown> {
+  const region = environmentRegion();
+  const out = await awsRequest({
+    service: "ssm",
+    region,
+    endpoint: new URL(process.env.AWS_ENDPOINT_URL_SSM || `https://ssm.${region}.amazonaws.com`),
+    method: "POST",
+    path: "/",
+    headers: { "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AmazonSSM.GetParameter" },
+    body: JSON.stringify({ Name: name, WithDecryption: true }),
+    credentials: environmentCredentials(),
+  });
+  return (out.body.Parameter as { Value?: unknown } | undefined)?.Value;
 }
 
 /** A secret's value: from SSM when its parameter variable is set (never the plain variable then), else the variable. */

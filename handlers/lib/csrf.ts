@@ -2,8 +2,8 @@
 // time, nonce) with CSRF_SECRET, valid one hour, single use (a conditional write in CSRFTokenTable
 // marks a token used; a second use fails the condition).
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { RouteSpec } from "../contract";
+import { PutCommand } from "./db";
 import { config } from "./config";
 import { ddb, isConditionFailure, table } from "./db";
 import { HttpError } from "./http";

@@ -1,31 +1,132 @@
-// DynamoDB access: one document client per container, created on first use. Table names come from
-// the contract's env vars; DynamoDB Local is used when DYNAMODB_ENDPOINT is set.
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, QueryCommand, UpdateCommand, type QueryCommandInput, ScanCommand, type ScanCommandInput } from "@aws-sdk/lib-dynamodb";
+// DynamoDB access: one client per container, created on first use. Table names come from the
+// contract's env vars; DynamoDB Local is used when DYNAMODB_ENDPOINT is set.
+// The client speaks DynamoDB's JSON protocol through lib/aws.ts instead of loading the AWS SDK (its
+// evaluation was most of a cold start). Commands, inputs, outputs and error names are the SDK
+// document client's, and items go through the SDK's own converter (@aws-sdk/util-dynamodb), so item
+// shapes stay exactly what the registry-api and the tests read and write.
+import type * as Doc from "@aws-sdk/lib-dynamodb";
+import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { type TableName, tableSpec } from "../contract";
+import { awsRequest, environmentCredentials, environmentRegion, type ResponseMetadata } from "./aws";
 import { config, tableName } from "./config";
 import { HttpError } from "./http";
 
 export type Item = Record<string, unknown>;
+export type QueryCommandInput = Doc.QueryCommandInput;
+export type ScanCommandInput = Doc.ScanCommandInput;
+type Wire = Record<string, any>;
 
-let client: DynamoDBDocumentClient | undefined;
+const MARSHALL = { removeUndefinedValues: true } as const;
+const toWire = (value: Item | undefined): Wire | undefined => (value === undefined ? undefined : marshall(value, MARSHALL));
+const fromWire = (value: Wire | undefined): Item | undefined => (value === undefined ? undefined : unmarshall(value));
+const mapValues = <T, U>(obj: Record<string, T> | undefined, fn: (v: T) => U): Record<string, U> | undefined =>
+  obj === undefined ? undefined : Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, fn(v)]));
+/** Converts the named native-value fields of a request or answer part. */
+function convert(part: Wire | undefined, fields: readonly string[], fn: (v: any) => unknown): Wire | undefined {
+  if (part === undefined) return undefined;
+  const out: Wire = { ...part };
+  for (const f of fields) if (out[f] !== undefined) out[f] = fn(out[f]);
+  return out;
+}
+const KEYED = ["Key", "Item", "ExpressionAttributeValues", "ExclusiveStartKey"] as const;
+const ANSWERED = ["Item", "Items", "Attributes", "LastEvaluatedKey"] as const;
+const fromWireAll = (v: any): unknown => (Array.isArray(v) ? v.map((i) => fromWire(i)) : fromWire(v));
 
-export function ddb(): DynamoDBDocumentClient {
+/** A document-client command: the SDK's input and output types, one DynamoDB operation. */
+export abstract class Command<Input extends object, Output> {
+  /** Never set: lets `send` infer the output type from the command. */
+  declare protected readonly output?: Output;
+  abstract readonly operation: string;
+  constructor(readonly input: Input) {}
+  toWire(): Wire {
+    return convert(this.input, KEYED, toWire)!;
+  }
+  fromWire(body: Wire, $metadata: ResponseMetadata): Output {
+    return { ...convert(body, ANSWERED, fromWireAll), $metadata } as Output;
+  }
+}
+
+export class GetCommand extends Command<Doc.GetCommandInput, Doc.GetCommandOutput> {
+  readonly operation = "GetItem";
+}
+export class PutCommand extends Command<Doc.PutCommandInput, Doc.PutCommandOutput> {
+  readonly operation = "PutItem";
+}
+export class UpdateCommand extends Command<Doc.UpdateCommandInput, Doc.UpdateCommandOutput> {
+  readonly operation = "UpdateItem";
+}
+export class DeleteCommand extends Command<Doc.DeleteCommandInput, Doc.DeleteCommandOutput> {
+  readonly operation = "DeleteItem";
+}
+export class QueryCommand extends Command<Doc.QueryCommandInput, Doc.QueryCommandOutput> {
+  readonly operation = "Query";
+}
+export class ScanCommand extends Command<Doc.ScanCommandInput, Doc.ScanCommandOutput> {
+  readonly operation = "Scan";
+}
+export class BatchGetCommand extends Command<Doc.BatchGetCommandInput, Doc.BatchGetCommandOutput> {
+  readonly operation = "BatchGetItem";
+  override toWire(): Wire {
+    return { ...this.input, RequestItems: mapValues(this.input.RequestItems as Wire, (t: Wire) => ({ ...t, Keys: t.Keys?.map(toWire) })) };
+  }
+  override fromWire(body: Wire, $metadata: ResponseMetadata): Doc.BatchGetCommandOutput {
+    return {
+      ...body,
+      Responses: mapValues(body.Responses, (items: Wire[]) => items.map(fromWire)),
+      UnprocessedKeys: mapValues(body.UnprocessedKeys, (t: Wire) => ({ ...t, Keys: t.Keys?.map(fromWire) })),
+      $metadata,
+    } as Doc.BatchGetCommandOutput;
+  }
+}
+export class TransactWriteCommand extends Command<Doc.TransactWriteCommandInput, Doc.TransactWriteCommandOutput> {
+  readonly operation = "TransactWriteItems";
+  override toWire(): Wire {
+    const part = (p: Wire | undefined) => convert(p, KEYED, toWire);
+    const items = (this.input.TransactItems ?? []) as Wire[];
+    return { ...this.input, TransactItems: items.map((i) => ({ ConditionCheck: part(i.ConditionCheck), Put: part(i.Put), Delete: part(i.Delete), Update: part(i.Update) })) };
+  }
+}
+
+/** Native items on the fields of an error answer (a failed condition's or a cancelled transaction's `Item`s). */
+function nativeErrorItems(err: unknown): unknown {
+  const e = err as { Item?: Wire; CancellationReasons?: Wire[] };
+  if (e && typeof e === "object") {
+    if (e.Item) e.Item = fromWire(e.Item);
+    if (Array.isArray(e.CancellationReasons)) e.CancellationReasons = e.CancellationReasons.map((r) => convert(r, ["Item"], fromWire)!);
+  }
+  return err;
+}
+
+export interface DocumentClient {
+  send<Output>(command: Command<object, Output>): Promise<Output>;
+}
+
+// DynamoDB Local accepts any credentials and region.
+const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
+
+let client: DocumentClient | undefined;
+
+export function ddb(): DocumentClient {
   if (client) return client;
-  const cfg = config();
-  const local = cfg.dynamoDbEndpoint;
-  const base = new DynamoDBClient({
-    maxAttempts: 3,
-    ...(local
-      ? {
-          endpoint: local,
-          region: process.env.AWS_REGION ?? "us-east-1",
-          // DynamoDB Local accepts any credentials; static ones avoid the slow provider chain.
-          ...(process.env.AWS_ACCESS_KEY_ID ? {} : { credentials: { accessKeyId: "local", secretAccessKey: "local" } }),
-        }
-      : {}),
-  });
-  client = DynamoDBDocumentClient.from(base, { marshallOptions: { removeUndefinedValues: true } });
+  const local = config().dynamoDbEndpoint;
+  const region = environmentRegion(local ? "us-east-1" : undefined);
+  const endpoint = new URL(local ?? `https://dynamodb.${region}.amazonaws.com`);
+  client = {
+    async send(command) {
+      const out = await awsRequest({
+        service: "dynamodb",
+        region,
+        endpoint,
+        method: "POST",
+        path: "/",
+        headers: { "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": `DynamoDB_20120810.${command.operation}` },
+        body: JSON.stringify(command.toWire()),
+        // Read per call: Lambda's role credentials, or (DynamoDB Local only) dummy ones.
+        credentials: environmentCredentials(local ? LOCAL_CREDENTIALS : undefined),
+      }).catch((err: unknown) => Promise.reject(nativeErrorItems(err)));
+      return command.fromWire(out.body, out.$metadata);
+    },
+  };
   return client;
 }
 

@@ -1,12 +1,12 @@
-// Outgoing email: SES v2 from SES_FROM_EMAIL, or a .eml file in EMAIL_OUTBOX_DIR (local). Every send
+// Outgoing email: SES v2 (lib/aws.ts) from SES_FROM_EMAIL, or a .eml file in EMAIL_OUTBOX_DIR (local). Every send
 // writes an EmailTrackingTable row without the message body (links carry secrets). A failed send is
 // logged and tracked but never fails the request that caused it.
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import { awsRequest, environmentCredentials, environmentRegion } from "./aws";
 import { config } from "./config";
-import { ddb, table } from "./db";
+import { ddb, PutCommand, table } from "./db";
 import type { Logger } from "./log";
 
 export type EmailTemplate = "welcome" | "password_reset" | "password_changed" | "account_locked" | "email_changed";
@@ -51,23 +51,27 @@ export function renderEmail(template: EmailTemplate, vars: { firstName?: string;
   }
 }
 
-let ses: { client: unknown; SendEmailCommand: new (input: unknown) => unknown } | undefined;
-
-async function sendWithSes(from: string, message: EmailMessage): Promise<string | undefined> {
-  if (!ses) {
-    // Loaded on the first email only: keeps cold starts of requests that send none fast.
-    const mod = require("@aws-sdk/client-sesv2") as typeof import("@aws-sdk/client-sesv2");
-    ses = { client: new mod.SESv2Client({}), SendEmailCommand: mod.SendEmailCommand as never };
-  }
-  const client = ses.client as { send(cmd: unknown): Promise<{ MessageId?: string }> };
-  const out = await client.send(
-    new ses.SendEmailCommand({
+/**
+ * SES v2 SendEmail (REST JSON) signed with the function's role credentials. AWS_ENDPOINT_URL_SESV2 (the
+ * SDK's own setting for it) points it elsewhere, e.g. at a local stand-in.
+ */
+export async function sendWithSes(from: string, message: EmailMessage): Promise<string | undefined> {
+  const region = environmentRegion();
+  const out = await awsRequest({
+    service: "ses",
+    region,
+    endpoint: new URL(process.env.AWS_ENDPOINT_URL_SESV2 || `https://email.${region}.amazonaws.com`),
+    method: "POST",
+    path: "/v2/email/outbound-emails",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({
       FromEmailAddress: from,
       Destination: { ToAddresses: [message.to] },
       Content: { Simple: { Subject: { Data: message.subject, Charset: "UTF-8" }, Body: { Text: { Data: message.text, Charset: "UTF-8" } } } },
     }),
-  );
-  return out.MessageId;
+    credentials: environmentCredentials(),
+  });
+  return typeof out.body.MessageId === "string" ? out.body.MessageId : undefined;
 }
 
 function writeEml(dir: string, from: string, emailId: string, message: EmailMessage): void {

@@ -1,6 +1,11 @@
 // Access tokens: HS256 JWTs with exactly the claims the registry-api app also reads (no `aud`).
-import { SignJWT, jwtVerify } from "jose";
+import type * as Jose from "./jose";
 import { config } from "./config";
+
+// jose is evaluated on the first token signed or verified, not at cold start: anonymous requests
+// (health, the public pages, a login that fails) never need it.
+let jose: typeof Jose | undefined;
+const lib = (): typeof Jose => (jose ??= require("./jose") as typeof Jose);
 
 export interface TokenClaims {
   sub: string;
@@ -16,6 +21,17 @@ export interface TokenClaims {
 export interface IssuedToken {
   token: string;
   claims: TokenClaims;
+}
+
+/** The claims a token carries about its person, from the stored person item. */
+export function tokenSubject(person: Record<string, unknown>): { id: string; email: string; firstName: string; lastName: string; isAdmin: boolean } {
+  return {
+    id: String(person.id),
+    email: String(person.email ?? ""),
+    firstName: String(person.firstName ?? ""),
+    lastName: String(person.lastName ?? ""),
+    isAdmin: person.isAdmin === true,
+  };
 }
 
 /** `notAfter` (epoch seconds) caps the expiry: a token never outlives its session's absolute lifetime. */
@@ -37,14 +53,14 @@ export async function issueToken(
     iat,
     exp: Math.min(iat + cfg.jwtExpirationHours * 3600, notAfter),
   };
-  const token = await new SignJWT({ ...claims }).setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(cfg.jwtSecret);
+  const token = await new (lib().SignJWT)({ ...claims }).setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(cfg.jwtSecret);
   return { token, claims };
 }
 
 /** Verify signature (HS256 only), expiry and claim types; undefined when the token is not acceptable. */
 export async function verifyToken(token: string): Promise<TokenClaims | undefined> {
   try {
-    const { payload } = await jwtVerify(token, config().jwtSecret, { algorithms: ["HS256"], requiredClaims: ["sub", "sid", "exp", "iat"] });
+    const { payload } = await lib().jwtVerify(token, config().jwtSecret, { algorithms: ["HS256"], requiredClaims: ["sub", "sid", "exp", "iat"] });
     const p = payload as Record<string, unknown>;
     if (typeof p.sub !== "string" || typeof p.sid !== "string" || typeof p.exp !== "number" || typeof p.iat !== "number") return undefined;
     return {

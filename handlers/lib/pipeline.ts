@@ -13,7 +13,7 @@ import { createLogger, type Logger } from "./log";
 import { getPerson, isActivePerson } from "./people";
 import { checkRateLimit, rateLimitHeaders } from "./rate-limit";
 import { getSession, isLiveSession } from "./sessions";
-import { isUuidV4, validate } from "./validation";
+import { isUuidV4, validate } from "./validate";
 import type * as z from "zod/mini";
 
 export interface Principal {
@@ -47,6 +47,17 @@ export type RouteHandler = (ctx: RequestContext) => Promise<Reply>;
 export type RouteTable = Record<string, RouteHandler>;
 
 export const routeKey = (method: HttpMethod, path: string): string => `${method} ${path}`;
+
+/**
+ * Route handlers from a module evaluated on its routes' first request, not at cold start: a route
+ * module's schemas and dependencies are most of a bundle's evaluation time, and a cold start needs
+ * at most one of them. Usage: `const m = onFirstUse(() => require("./people") as typeof import("./people"))`,
+ * then `m((x) => x.listPeople)`.
+ */
+export function onFirstUse<M>(load: () => M): (pick: (m: M) => RouteHandler) => RouteHandler {
+  let mod: M | undefined;
+  return (pick) => (ctx) => pick((mod ??= load()))(ctx);
+}
 
 /** The authenticated caller; 401 when there is none. */
 export function requirePrincipal(ctx: RequestContext): Principal {
@@ -118,7 +129,8 @@ function compile(fn: FunctionName, handlers: RouteTable) {
   const byPath = new Map<string, CompiledRoute[]>();
   for (const r of own) byPath.set(r.path, [...(byPath.get(r.path) ?? []), { spec: r, handler: handlers[routeKey(r.method, r.path)] }]);
   // A literal segment beats a parameter when two templates could match the same path.
-  const templates = [...byPath.keys()].sort((a, b) => b.split("/").filter((s) => !s.startsWith("{")).length - a.split("/").filter((s) => !s.startsWith("{")).length);
+  const literals = new Map([...byPath.keys()].map((t) => [t, t.split("/").filter((s) => !s.startsWith("{")).length]));
+  const templates = [...byPath.keys()].sort((a, b) => literals.get(b)! - literals.get(a)!);
   return { byPath, templates };
 }
 

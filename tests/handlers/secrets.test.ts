@@ -1,5 +1,5 @@
-// Secrets from SSM Parameter Store, as the functions read them on AWS: a real SDK client against a
-// small HTTP server that speaks SSM's JSON protocol (GetParameter) on 127.0.0.1.
+// Secrets from SSM Parameter Store, as the functions read them on AWS: the functions' signed call against
+// a small HTTP server that speaks SSM's JSON protocol (GetParameter) on 127.0.0.1.
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { expect } from "chai";
@@ -9,7 +9,7 @@ import { ConfigError, config, forgetSecrets, resolveSecrets, SECRET_CACHE_MS } f
 describe("handlers: secrets from SSM Parameter Store", function () {
   this.timeout(30_000);
   const values: Record<string, string> = { "/stack/JWT_SECRET": "j".repeat(48), "/stack/CSRF_SECRET": "c".repeat(48) };
-  const requests: Array<{ target: string; body: { Name: string; WithDecryption?: boolean } }> = [];
+  const requests: Array<{ target: string; authorization: string; body: { Name: string; WithDecryption?: boolean } }> = [];
   let server: http.Server;
   const saved: Record<string, string | undefined> = {};
   const env = (vars: Record<string, string | undefined>) => {
@@ -26,7 +26,7 @@ describe("handlers: secrets from SSM Parameter Store", function () {
       req.on("data", (c) => (raw += c));
       req.on("end", () => {
         const body = JSON.parse(raw);
-        requests.push({ target: String(req.headers["x-amz-target"]), body });
+        requests.push({ target: String(req.headers["x-amz-target"]), authorization: String(req.headers.authorization), body });
         const value = values[body.Name];
         res.writeHead(value === undefined ? 400 : 200, { "content-type": "application/x-amz-json-1.1" });
         res.end(JSON.stringify(value === undefined ? { __type: "ParameterNotFound", message: "not found" } : { Parameter: { Name: body.Name, Type: "SecureString", Value: value, Version: 1 } }));
@@ -64,6 +64,8 @@ describe("handlers: secrets from SSM Parameter Store", function () {
     expect(config().csrfSecret.toString()).to.equal(values["/stack/CSRF_SECRET"]);
     expect(requests.map((r) => r.body.Name).sort()).to.deep.equal(["/stack/CSRF_SECRET", "/stack/JWT_SECRET"]);
     expect(requests.every((r) => r.target === "AmazonSSM.GetParameter" && r.body.WithDecryption === true)).to.equal(true);
+    // SigV4 for SSM in the function's region, with the function's credentials.
+    for (const r of requests) expect(r.authorization).to.match(/^AWS4-HMAC-SHA256 Credential=local\/\d{8}\/us-east-1\/ssm\/aws4_request, /);
     await resolveSecrets();
     expect(requests, "cached").to.have.length(2);
   });
