@@ -27,7 +27,16 @@ export interface CommandContext {
 }
 
 /** What every step that runs the engine on a stack takes from the command's context. */
-export function stackRun(ctx: CommandContext, stackName: string) {
+export interface StackRunOptions {
+  repoRoot: string;
+  reportsDir: string;
+  stackName: string;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  signal: AbortSignal;
+}
+
+export function stackRun(ctx: CommandContext, stackName: string): StackRunOptions {
   return { repoRoot: ctx.repoRoot, reportsDir: ctx.reportsDir, stackName, env: ctx.env, log: ctx.log, signal: ctx.signal };
 }
 

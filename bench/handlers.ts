@@ -26,7 +26,6 @@ import { BCRYPT_COST_DEFAULT } from "../handlers/contract";
 import * as Sdk from "@aws-sdk/lib-dynamodb";
 import { localDynamoClient } from "../automation/local/tables";
 import * as Own from "../handlers/lib/db";
-import type { BenchOptions } from "./index";
 
 const run$ = promisify(execFile);
 
@@ -388,7 +387,12 @@ async function throughput(target: LocalTarget): Promise<void> {
   sdkDoc.destroy();
 }
 
-export async function run(opts: BenchOptions = {}): Promise<void> {
+/** What `npm run bench` passes (bench/index.ts): `--cold-only` runs only sizes and cold starts. */
+export interface HandlersBenchOptions {
+  coldOnly?: boolean;
+}
+
+export async function run(opts: HandlersBenchOptions = {}): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "bench-handlers-"));
   let target: LocalTarget | undefined;
   try {

@@ -23,7 +23,8 @@ function sourceFiles(dir: string): string[] {
 
 /** Relative imports of a file (static, `import type`, `export … from`, `require(…)`), resolved to repo paths. */
 function importsOf(file: string): string[] {
-  const text = fs.readFileSync(path.join(REPO_ROOT, file), "utf8");
+  // Comments may name modules too; only code counts.
+  const text = fs.readFileSync(path.join(REPO_ROOT, file), "utf8").replace(/^\s*\/\*[\s\S]*?\*\//gm, "").replace(/^\s*\/\/.*$/gm, "");
   const specs = [...text.matchAll(/(?:from\s+|require\(\s*|import\(\s*)["'](\.{1,2}\/[^"']+)["']/g)].map((m) => m[1]);
   return specs.flatMap((spec) => {
     const base = path.posix.normalize(path.posix.join(path.posix.dirname(file), spec));

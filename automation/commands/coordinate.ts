@@ -1,5 +1,5 @@
 // `coordinate [--api-source URL|PATH] [--api-ref REF] [--trigger FILE|s3://bucket/key] [--stack NAME]`:
-// the coordinated deployment of the API code and the infrastructure (see automation/coordinate.ts).
+// the coordinated deployment of the API code and the infrastructure (see automation/coordinate/coordinate.ts).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type CommandContext, type CommandSpec, intOption, type OptionValues, stringOption, UsageError, stackRun } from "../command";

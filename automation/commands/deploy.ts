@@ -4,7 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { CloudFrontClient } from "@aws-sdk/client-cloudfront";
-import { CommandFailure, type CommandSpec, existingDirsOption, type Logger, intOption, stringOption, UsageError, writeReport, stackRun } from "../command";
+import { CommandFailure, type CommandSpec, existingDirsOption, type Logger, intOption, stringOption, UsageError, writeReport, stackRun, type StackRunOptions } from "../command";
 import { countsLine, type PreviewDiff, renderPreviewMarkdown } from "../engine/diff";
 import { appendStepSummary } from "../engine/github";
 import { enforceGuard, evaluateGuard, type GuardVerdict, guardNotice } from "../engine/guard";
@@ -82,13 +82,7 @@ export interface DeployContext {
   reason?: string;
 }
 
-export interface DeployRunOptions {
-  repoRoot: string;
-  reportsDir: string;
-  stackName: string;
-  env: NodeJS.ProcessEnv;
-  log: Logger;
-  signal: AbortSignal;
+export interface DeployRunOptions extends StackRunOptions {
   allowDestructive?: boolean;
   skipSmoke?: boolean;
   /** Run the smoke suite's write cycle (SMOKE_ADMIN_EMAIL / SMOKE_ADMIN_PASSWORD). */

@@ -4,7 +4,7 @@
 // found. Exit code 0: no drift; 2: drift; 1: the check failed.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { type CommandSpec, type Logger, stringOption, UsageError, writeReport, stackRun } from "../command";
+import { type CommandSpec, type Logger, stringOption, UsageError, writeReport, stackRun, type StackRunOptions } from "../command";
 import { buildDriftReport, driftMarker, type DriftReport, renderDriftMarkdown } from "../engine/drift";
 import { appendStepSummary, upsertIssue } from "../engine/github";
 import { type EngineStack, openStack, PROJECT_NAME, refreshPreview, type RetryPolicy } from "../engine/pulumi";
@@ -19,13 +19,7 @@ export function driftExitCode(report: Pick<DriftReport, "drifted">): number {
   return report.drifted.length ? DRIFT_EXIT_CODE : 0;
 }
 
-export interface DriftRunOptions {
-  repoRoot: string;
-  reportsDir: string;
-  stackName: string;
-  env: NodeJS.ProcessEnv;
-  log: Logger;
-  signal: AbortSignal;
+export interface DriftRunOptions extends StackRunOptions {
   markdownFile?: string;
   /** Open or update the drift issue when drift is found (GITHUB_TOKEN; repo from `repo` or GITHUB_REPOSITORY). */
   issue?: boolean;

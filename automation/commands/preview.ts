@@ -2,7 +2,7 @@
 // as a structured diff (preview.json), Markdown (FILE, the job summary) and optionally one PR comment.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CommandFailure, type CommandOutcome, type CommandSpec, existingDirsOption, type Logger, stringOption, UsageError, writeReport, stackRun } from "../command";
+import { CommandFailure, type CommandOutcome, type CommandSpec, existingDirsOption, type Logger, stringOption, UsageError, writeReport, stackRun, type StackRunOptions } from "../command";
 import { countsLine, type PreviewDiff, previewMarker, renderPreviewMarkdown } from "../engine/diff";
 import { appendStepSummary, resolvePullRequest, type UpsertResult, upsertPullRequestComment } from "../engine/github";
 import { evaluateGuard, type GuardFinding, guardNotice } from "../engine/guard";
@@ -20,13 +20,7 @@ import type { OpMap } from "../engine/events";
 
 export const PREVIEW_REPORT = "preview.json";
 
-export interface PreviewRunOptions {
-  repoRoot: string;
-  reportsDir: string;
-  stackName: string;
-  env: NodeJS.ProcessEnv;
-  log: Logger;
-  signal: AbortSignal;
+export interface PreviewRunOptions extends StackRunOptions {
   /** Write the Markdown here too. */
   markdownFile?: string;
   /** Upsert the PR comment (GITHUB_TOKEN; repo/PR from `repo`/`pr` or the Actions environment). */

@@ -1,15 +1,13 @@
 // The web frontend's public subscribe page: check an email, check a subscription, ask to join a project.
 // These calls carry no token and no CSRF header (the page sends none), so what protects them is the
 // contract's rate limits (per IP, and per email for subscribe) and strict validation.
-import { QueryCommand } from "../lib/db";
-import { ddb, type Item, table } from "../lib/db";
 import { HttpError, json, type Reply } from "../lib/http";
 import { findPersonByEmail } from "../lib/people";
 import type { RequestContext } from "../lib/pipeline";
 import { emailField, nonEmpty, uuidV4 } from "../lib/validation";
 import * as z from "../lib/zod";
 import { insertPerson } from "./people";
-import { getProject, subscribe, subscriptionView } from "./subscriptions";
+import { findSubscription, getProject, subscribe, subscriptionView } from "./subscriptions";
 
 const CheckEmail = z.strictObject({ email: emailField });
 const CheckSubscription = z.strictObject({ email: emailField, projectId: uuidV4 });
@@ -36,20 +34,6 @@ function namesOf(person: z.infer<typeof PublicSubscribe>["person"]): { firstName
   }
   if (person.firstName === undefined || person.lastName === undefined) throw invalid("Give name, or firstName and lastName");
   return { firstName: person.firstName, lastName: person.lastName };
-}
-
-/** The subscription of this person to this project, whatever wrote it (ids of other clients are random). */
-async function findSubscription(personId: string, projectId: string): Promise<Item | undefined> {
-  const out = await ddb().send(
-    new QueryCommand({
-      TableName: table("SubscriptionsTable"),
-      IndexName: "PersonIndex",
-      KeyConditionExpression: "personId = :p",
-      FilterExpression: "projectId = :j",
-      ExpressionAttributeValues: { ":p": personId, ":j": projectId },
-    }),
-  );
-  return out.Items?.[0] as Item | undefined;
 }
 
 export async function checkEmail(ctx: RequestContext): Promise<Reply> {

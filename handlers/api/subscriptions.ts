@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { DeleteCommand, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from "../lib/db";
 import { audit } from "../lib/audit";
-import { cancellationCodes, ddb, type Item, isConditionFailure, scanPage, table } from "../lib/db";
+import { cancellationCodes, ddb, type Item, isConditionFailure, queryAll, scanPage, table } from "../lib/db";
 import { HttpError, json, listReply, noContent, notFound, rawBody, type Reply } from "../lib/http";
 import { getPerson, timestamp } from "../lib/people";
 import { type RequestContext, requirePrincipal, requireSelfOrAdmin } from "../lib/pipeline";
@@ -55,6 +55,22 @@ export async function getSubscription(id: string): Promise<Item | undefined> {
 }
 
 /** Projects written before the counter existed get it once, from their ProjectIndex entries. */
+/**
+ * The subscription of this person to this project, whatever wrote it: ours have an id derived from the
+ * pair, other clients' (the registry-api) random ones, so look it up through PersonIndex. Every page is
+ * read: a filter applies after a page is cut, so one page could miss it.
+ */
+export async function findSubscription(personId: string, projectId: string): Promise<Item | undefined> {
+  const found = await queryAll({
+    TableName: table("SubscriptionsTable"),
+    IndexName: "PersonIndex",
+    KeyConditionExpression: "personId = :p",
+    FilterExpression: "projectId = :j",
+    ExpressionAttributeValues: { ":p": personId, ":j": projectId },
+  });
+  return found[0];
+}
+
 async function ensureSubscriberCount(project: Item): Promise<void> {
   if (typeof project.subscriberCount === "number") return;
   const out = await ddb().send(
@@ -119,16 +135,7 @@ export async function subscribe(
   if (project.status !== "active") throw new HttpError(409, "PROJECT_NOT_ACTIVE", "The project is not open for subscriptions");
   const already = (): HttpError => new HttpError(409, "ALREADY_SUBSCRIBED", "The person is already subscribed to this project");
   // Subscriptions written by other clients have random ids: look for one of those first.
-  const existing = await ddb().send(
-    new QueryCommand({
-      TableName: table("SubscriptionsTable"),
-      IndexName: "PersonIndex",
-      KeyConditionExpression: "personId = :p",
-      FilterExpression: "projectId = :j",
-      ExpressionAttributeValues: { ":p": personId, ":j": projectId },
-    }),
-  );
-  if ((existing.Items ?? []).length > 0) throw already();
+  if (await findSubscription(personId, projectId)) throw already();
   await ensureSubscriberCount(project);
 
   const now = new Date().toISOString();
@@ -256,16 +263,7 @@ export async function unsubscribeRoute(ctx: RequestContext): Promise<Reply> {
   requireSelfOrAdmin(ctx, personId);
   let sub = await getSubscription(subscriptionId(personId, projectId));
   if (!sub) {
-    const legacy = await ddb().send(
-      new QueryCommand({
-        TableName: table("SubscriptionsTable"),
-        IndexName: "PersonIndex",
-        KeyConditionExpression: "personId = :p",
-        FilterExpression: "projectId = :j",
-        ExpressionAttributeValues: { ":p": personId, ":j": projectId },
-      }),
-    );
-    sub = legacy.Items?.[0] as Item | undefined;
+    sub = await findSubscription(personId, projectId);
   }
   if (!sub) throw notFound("Subscription");
   return unsubscribeItem(ctx, sub);
