@@ -46,24 +46,19 @@ export abstract class Command<Input extends object, Output> {
   }
 }
 
-export class GetCommand extends Command<Doc.GetCommandInput, Doc.GetCommandOutput> {
-  readonly operation = "GetItem";
+/** A document-client command for one operation that needs no conversion beyond the item's. */
+function plainCommand<Input extends object, Output>(operation: string) {
+  return class extends Command<Input, Output> {
+    readonly operation = operation;
+  };
 }
-export class PutCommand extends Command<Doc.PutCommandInput, Doc.PutCommandOutput> {
-  readonly operation = "PutItem";
-}
-export class UpdateCommand extends Command<Doc.UpdateCommandInput, Doc.UpdateCommandOutput> {
-  readonly operation = "UpdateItem";
-}
-export class DeleteCommand extends Command<Doc.DeleteCommandInput, Doc.DeleteCommandOutput> {
-  readonly operation = "DeleteItem";
-}
-export class QueryCommand extends Command<Doc.QueryCommandInput, Doc.QueryCommandOutput> {
-  readonly operation = "Query";
-}
-export class ScanCommand extends Command<Doc.ScanCommandInput, Doc.ScanCommandOutput> {
-  readonly operation = "Scan";
-}
+
+export const GetCommand = plainCommand<Doc.GetCommandInput, Doc.GetCommandOutput>("GetItem");
+export const PutCommand = plainCommand<Doc.PutCommandInput, Doc.PutCommandOutput>("PutItem");
+export const UpdateCommand = plainCommand<Doc.UpdateCommandInput, Doc.UpdateCommandOutput>("UpdateItem");
+export const DeleteCommand = plainCommand<Doc.DeleteCommandInput, Doc.DeleteCommandOutput>("DeleteItem");
+export const QueryCommand = plainCommand<Doc.QueryCommandInput, Doc.QueryCommandOutput>("Query");
+export const ScanCommand = plainCommand<Doc.ScanCommandInput, Doc.ScanCommandOutput>("Scan");
 export class BatchGetCommand extends Command<Doc.BatchGetCommandInput, Doc.BatchGetCommandOutput> {
   readonly operation = "BatchGetItem";
   override toWire(): Wire {
