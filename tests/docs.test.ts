@@ -4,10 +4,8 @@
 import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { COMMANDS } from "../automation/cli";
-import { parseCommandArgs } from "../automation/command";
 import { REPO_ROOT } from "../automation/shared/paths";
-import { driverInvocation, shellWords } from "./ci/workflows.test";
+import { expectDriverCallsParse, shellWords } from "./support/cli-calls";
 
 function docFiles(): string[] {
   const docs = path.join(REPO_ROOT, "docs");
@@ -66,14 +64,7 @@ describe("README and docs/", () => {
   for (const file of docFiles()) {
     describe(file, () => {
       it("every driver command it shows parses with that command's real flags", async () => {
-        for (const line of shellLines(read(file))) {
-          const call = driverInvocation(line);
-          if (!call) continue;
-          const load = COMMANDS[call.command];
-          expect(load, `${file}: unknown command "${call.command}" in: ${line}`).to.be.a("function");
-          const spec = await load!();
-          expect(() => parseCommandArgs(spec, call.args), `${file}: ${line}`).to.not.throw();
-        }
+        await expectDriverCallsParse(shellLines(read(file)), file);
       });
 
       it("every npm script it runs exists", () => {

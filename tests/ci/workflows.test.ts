@@ -8,6 +8,7 @@ import { parse as parseYaml } from "yaml";
 import { COMMANDS } from "../../automation/cli";
 import { parseCommandArgs } from "../../automation/command";
 import { REPO_ROOT } from "../../automation/shared/paths";
+import { driverInvocation, expectDriverCallsParse } from "../support/cli-calls";
 
 const WORKFLOW_DIRS = [".github/workflows", ".codecatalyst/workflows"];
 
@@ -24,28 +25,6 @@ export function runLines(node: unknown): string[] {
   if (Array.isArray(node)) return node.flatMap(runLines);
   if (typeof node !== "object" || node === null) return [];
   return Object.entries(node).flatMap(([key, value]) => ((key === "run" || key === "Run") && typeof value === "string" ? [value] : runLines(value)));
-}
-
-/** Split a shell line into words (quotes grouped, not expanded). */
-export function shellWords(line: string): string[] {
-  const words: string[] = [];
-  const re = /"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g;
-  for (let m = re.exec(line); m; m = re.exec(line)) words.push(m[1] ?? m[2] ?? m[3]);
-  return words;
-}
-
-/** The driver invocation in a line (`npx tsx automation/cli.ts <cmd> …` or `npm run cli -- <cmd> …`), or null. */
-export function driverInvocation(line: string): { command: string; args: string[] } | null {
-  const words = shellWords(line);
-  const cli = words.indexOf("automation/cli.ts");
-  if (cli !== -1) return { command: words[cli + 1], args: words.slice(cli + 2) };
-  const npm = words.findIndex((w, i) => w === "run" && words[i + 1] === "cli" && words[i - 1] === "npm");
-  if (npm !== -1) {
-    const rest = words.slice(npm + 2);
-    const args = rest[0] === "--" ? rest.slice(1) : rest;
-    return { command: args[0], args: args.slice(1) };
-  }
-  return null;
 }
 
 const files = workflowFiles();
@@ -83,14 +62,7 @@ describe("CI workflows", () => {
       });
 
       it("calls only existing commands, with flags those commands accept", async () => {
-        for (const line of lines) {
-          const call = driverInvocation(line);
-          if (!call) continue;
-          const load = COMMANDS[call.command];
-          expect(load, `${file}: unknown command "${call.command}" in: ${line}`).to.be.a("function");
-          const spec = await load!();
-          expect(() => parseCommandArgs(spec, call.args), `${file}: ${line}`).to.not.throw();
-        }
+        await expectDriverCallsParse(lines, file);
       });
 
       it("takes secrets only from the CI secret store", () => {
