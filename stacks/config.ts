@@ -127,6 +127,15 @@ function num(raw: RawConfig, name: string, fallback: number, check: { min: numbe
   return n;
 }
 
+/** A JSON value; `problem` is what the error says when it does not parse. */
+function parseJson(name: string, value: string, problem: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    return fail(name, problem);
+  }
+}
+
 function optionalString(raw: RawConfig, name: string): string | undefined {
   const value = raw(name)?.trim();
   return value ? value : undefined;
@@ -162,16 +171,9 @@ function frontendUrl(raw: RawConfig): string | undefined {
 function corsOrigins(raw: RawConfig): string[] | undefined {
   const value = optionalString(raw, "corsOrigins");
   if (value === undefined) return undefined;
-  let list: unknown;
-  if (value.startsWith("[")) {
-    try {
-      list = JSON.parse(value);
-    } catch {
-      return fail("corsOrigins", "is not a valid JSON list");
-    }
-  } else {
-    list = value.split(",").map((s) => s.trim()).filter(Boolean);
-  }
+  const list = value.startsWith("[")
+    ? parseJson("corsOrigins", value, "is not a valid JSON list")
+    : value.split(",").map((s) => s.trim()).filter(Boolean);
   if (!Array.isArray(list) || list.length === 0) return fail("corsOrigins", "must be a non-empty list of origins");
   return list.map((entry) => {
     if (entry === "*") return fail("corsOrigins", `must list origins explicitly; "*" is never allowed`);
@@ -206,12 +208,7 @@ function frontendDir(raw: RawConfig, repoRoot: string): string | undefined {
 function liveVersions(raw: RawConfig): Record<"api" | "auth", string> | undefined {
   const value = optionalString(raw, "liveVersions");
   if (value === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    return fail("liveVersions", `must be JSON like {"api":"7","auth":"3"} (got "${value}")`);
-  }
+  const parsed = parseJson("liveVersions", value, `must be JSON like {"api":"7","auth":"3"} (got "${value}")`);
   const versions = parsed as Record<string, unknown>;
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) || Object.keys(versions).sort().join(",") !== "api,auth") {
     return fail("liveVersions", `must name exactly the functions api and auth (got "${value}")`);
@@ -325,12 +322,7 @@ export function loadConfig(opts: LoadConfigOptions): StackConfig {
 function existingTables(raw: RawConfig): Record<string, string> {
   const value = optionalString(raw, "integratedExistingTables");
   if (value === undefined) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    return fail("integratedExistingTables", "is not a JSON object");
-  }
+  const parsed = parseJson("integratedExistingTables", value, "is not a JSON object");
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return fail("integratedExistingTables", "is not a JSON object");
   const allowed = [
     ...Object.entries(INTEGRATED_ENV).filter(([, p]) => p.kind === "table" && p.v2).map(([name]) => name),
