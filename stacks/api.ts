@@ -138,6 +138,7 @@ export class RegistryApi extends pulumi.ComponentResource {
       }
       appData = new IntegratedAppData(childName(name, "integrated-app"), {
         plan, naming: config.tableNaming, namePrefix, protect: config.protect, existingTables: config.integratedExistingTables,
+        tableArn: (table) => pulumi.interpolate`arn:${partition.partition}:dynamodb:${region.region}:${identity.accountId}:table/${table}`,
       }, parent);
     }
 
@@ -207,27 +208,22 @@ export class RegistryApi extends pulumi.ComponentResource {
     }, parent);
     const account = config.apiGatewayLogsRole ? apiGatewayAccount(this, childName(name, "apigateway-logs"), physicalName(namePrefix, "apigateway-logs")) : undefined;
 
-    this.stage = new aws.apigateway.Stage(childName(name), {
+    // A stage of the one deployment, invoking the function alias its stage variable names.
+    const stage = (logicalName: string, stageName: string, alias: string) => new aws.apigateway.Stage(logicalName, {
       restApi: this.restApi.id,
       deployment: deployment.id,
-      stageName: config.stageName,
+      stageName,
       accessLogSettings: { destinationArn: accessLogs.arn, format: ACCESS_LOG_FORMAT },
-      variables: { [ALIAS_STAGE_VARIABLE]: LIVE_ALIAS },
+      variables: { [ALIAS_STAGE_VARIABLE]: alias },
       xrayTracingEnabled: config.tracing,
     }, { parent: this, dependsOn: account ?? [] });
+    this.stage = stage(childName(name), config.stageName, LIVE_ALIAS);
 
-    // The same deployment on a second stage invoking the `candidate` aliases: the driver smoke-tests a
-    // new version here before it moves `live`. Only smoke tests use it, so it is throttled low and has
-    // no execution logs (API Gateway would create their log group with infinite retention).
+    // A second stage invoking the `candidate` aliases: the driver smoke-tests a new version here before
+    // it moves `live`. Only smoke tests use it, so it is throttled low and has no execution logs (API
+    // Gateway would create their log group with infinite retention).
     const candidateStageName = `${config.stageName}-${CANDIDATE_ALIAS}`;
-    const candidateStage = new aws.apigateway.Stage(childName(name, "candidate"), {
-      restApi: this.restApi.id,
-      deployment: deployment.id,
-      stageName: candidateStageName,
-      accessLogSettings: { destinationArn: accessLogs.arn, format: ACCESS_LOG_FORMAT },
-      variables: { [ALIAS_STAGE_VARIABLE]: CANDIDATE_ALIAS },
-      xrayTracingEnabled: config.tracing,
-    }, { parent: this, dependsOn: account ?? [] });
+    const candidateStage = stage(childName(name, "candidate"), candidateStageName, CANDIDATE_ALIAS);
     new aws.apigateway.MethodSettings(childName(name, "candidate"), {
       restApi: this.restApi.id,
       stageName: candidateStage.stageName,
@@ -272,10 +268,11 @@ export class RegistryApi extends pulumi.ComponentResource {
       }
     }
 
+    const invokeUrl = (s: aws.apigateway.Stage) => s.invokeUrl.apply((url) => url.replace(/\/+$/, ""));
     this.apiUrl = config.apiDomainName
       ? customDomain(this, childName(name, "domain"), config, this.restApi.id, this.stage.stageName)
-      : this.stage.invokeUrl.apply((url) => url.replace(/\/+$/, ""));
-    this.candidateUrl = candidateStage.invokeUrl.apply((url) => url.replace(/\/+$/, ""));
+      : invokeUrl(this.stage);
+    this.candidateUrl = invokeUrl(candidateStage);
     this.liveVersions = pulumi.output({ api: apiFn.liveAlias.functionVersion, auth: authFn.liveAlias.functionVersion });
     this.candidateVersions = pulumi.output({ api: apiFn.function.version, auth: authFn.function.version });
     this.handlerKind = pulumi.output(args.selection.kind);

@@ -16,8 +16,7 @@ import { INTEGRATED_HANDLER, INTEGRATED_PLATFORM, INTEGRATED_PREPARE_COMMAND, IN
 
 export { INTEGRATED_HANDLER, INTEGRATED_PLATFORM, INTEGRATED_PREPARE_COMMAND, INTEGRATED_PYTHON_VERSION, type IntegratedMarker } from "../automation/shared/integrated";
 /** The Lambda Python base image for a runtime version. */
-export const lambdaPythonBaseImage = (version: string = INTEGRATED_PYTHON_VERSION) => `public.ecr.aws/lambda/python:${version}`;
-export const LAMBDA_PYTHON_BASE_IMAGE = lambdaPythonBaseImage();
+const lambdaPythonBaseImage = (version: string) => `public.ecr.aws/lambda/python:${version}`;
 /** The Lambda runtime identifier per Python version. */
 const PYTHON_RUNTIMES: Record<LambdaPythonVersion, string> = { "3.12": aws.lambda.Runtime.Python3d12, "3.13": aws.lambda.Runtime.Python3d13 };
 

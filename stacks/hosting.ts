@@ -99,19 +99,7 @@ export class FrontendHosting extends pulumi.ComponentResource {
 
     this.bucket = new aws.s3.Bucket(own, { forceDestroy: !args.protect }, { parent: this, protect: args.protect });
     const bucketId = this.bucket.id;
-    const publicAccess = new aws.s3.BucketPublicAccessBlock(own, {
-      bucket: bucketId,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    }, parent);
-    new aws.s3.BucketOwnershipControls(own, { bucket: bucketId, rule: { objectOwnership: "BucketOwnerEnforced" } }, parent);
-    new aws.s3.BucketServerSideEncryptionConfiguration(own, {
-      bucket: bucketId,
-      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
-    }, parent);
-    const versioning = new aws.s3.BucketVersioning(own, { bucket: bucketId, versioningConfiguration: { status: "Enabled" } }, parent);
+    const { publicAccess, versioning } = privateBucketControls(own, bucketId, this);
     // Versioning keeps every overwritten file forever unless old versions expire.
     new aws.s3.BucketLifecycleConfiguration(own, {
       bucket: bucketId,
@@ -233,6 +221,27 @@ export class FrontendHosting extends pulumi.ComponentResource {
       }, { parent: this });
     }
   }
+}
+
+/**
+ * What keeps a bucket private: public access fully blocked, ACLs disabled (owner enforced), encryption
+ * at rest and versioning. Each resource is named `name`, like the bucket.
+ */
+export function privateBucketControls(name: string, bucket: pulumi.Input<string>, parent: pulumi.Resource): { publicAccess: aws.s3.BucketPublicAccessBlock; versioning: aws.s3.BucketVersioning } {
+  const publicAccess = new aws.s3.BucketPublicAccessBlock(name, {
+    bucket,
+    blockPublicAcls: true,
+    blockPublicPolicy: true,
+    ignorePublicAcls: true,
+    restrictPublicBuckets: true,
+  }, { parent });
+  new aws.s3.BucketOwnershipControls(name, { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } }, { parent });
+  new aws.s3.BucketServerSideEncryptionConfiguration(name, {
+    bucket,
+    rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
+  }, { parent });
+  const versioning = new aws.s3.BucketVersioning(name, { bucket, versioningConfiguration: { status: "Enabled" } }, { parent });
+  return { publicAccess, versioning };
 }
 
 /** The certificate for the frontend's domain: the configured one, or one created in us-east-1 and validated by DNS. */

@@ -7,8 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { APP_TABLES, type AppTableName, SECRET_PARAMETER_SUFFIX, type TableName, type TableSpec } from "../handlers/contract";
 import { type IntegratedPlan, integratedEnvironment } from "../automation/shared/integrated";
 import type { StackConfig, TableNaming } from "./config";
-import { childName, physicalName } from "./naming";
-import { tableArgs } from "./tables";
+import { privateBucketControls } from "./hosting";
+import { childName } from "./naming";
+import { physicalTableName, tableArgs } from "./tables";
 
 export interface IntegratedAppDataArgs {
   plan: IntegratedPlan;
@@ -17,6 +18,8 @@ export interface IntegratedAppDataArgs {
   protect: boolean;
   /** Config `integratedExistingTables`: V2 variables or app tables -> existing physical names. */
   existingTables: Record<string, string>;
+  /** The ARN of a table in the stack's account and region, by physical name. */
+  tableArn: (physicalName: string) => pulumi.Output<string>;
 }
 
 type TableRef = { name: pulumi.Output<string>; arn: pulumi.Output<string> };
@@ -24,26 +27,19 @@ type TableRef = { name: pulumi.Output<string>; arn: pulumi.Output<string> };
 /** The physical name of an app table: the name the app hard-codes, else the contract's naming rule. */
 export function appTableName(table: AppTableName, naming: TableNaming, namePrefix: string): string {
   const spec = APP_TABLES.find((t) => t.name === table)!;
-  return spec.fixedName ?? (naming === "legacy" ? table : physicalName(namePrefix, table));
+  return spec.fixedName ?? physicalTableName(table, naming, namePrefix);
 }
 
 export class IntegratedAppData extends pulumi.ComponentResource {
   readonly appTables: Partial<Record<AppTableName, TableRef>> = {};
   readonly imagesBucket?: aws.s3.Bucket;
-  private readonly arnOf: (name: string) => pulumi.Output<string>;
 
   constructor(name: string, private readonly args: IntegratedAppDataArgs, opts?: pulumi.ComponentResourceOptions) {
     super("people-register:data:IntegratedAppData", name, {}, opts);
-    const parent = { parent: this };
-    const partition = aws.getPartitionOutput({}, parent);
-    const region = aws.getRegionOutput({}, parent);
-    const identity = aws.getCallerIdentityOutput({}, parent);
-    this.arnOf = (table) => pulumi.interpolate`arn:${partition.partition}:dynamodb:${region.region}:${identity.accountId}:table/${table}`;
-
     for (const { table } of args.plan.appTables) {
       const existing = args.existingTables[table];
       if (existing) {
-        this.appTables[table] = { name: pulumi.output(existing), arn: this.arnOf(existing) };
+        this.appTables[table] = { name: pulumi.output(existing), arn: args.tableArn(existing) };
         continue;
       }
       const spec = APP_TABLES.find((t) => t.name === table)!;
@@ -58,15 +54,7 @@ export class IntegratedAppData extends pulumi.ComponentResource {
     if (args.plan.imagesBucket) {
       const images = childName(name, "project-images");
       const bucket = new aws.s3.Bucket(images, { forceDestroy: !args.protect }, { parent: this, protect: args.protect, retainOnDelete: args.protect });
-      new aws.s3.BucketPublicAccessBlock(images, {
-        bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true,
-      }, parent);
-      new aws.s3.BucketOwnershipControls(images, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, parent);
-      new aws.s3.BucketServerSideEncryptionConfiguration(images, {
-        bucket: bucket.id,
-        rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
-      }, parent);
-      new aws.s3.BucketVersioning(images, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, parent);
+      privateBucketControls(images, bucket.id, this);
       this.imagesBucket = bucket;
     }
     this.registerOutputs({});
@@ -75,7 +63,7 @@ export class IntegratedAppData extends pulumi.ComponentResource {
   /** A contract table for a variable: the existing V2 table config names, else the contract's table. */
   private table(tables: Readonly<Record<TableName, TableRef>>, table: TableName, variable: string): TableRef {
     const existing = this.args.existingTables[variable];
-    return existing ? { name: pulumi.output(existing), arn: this.arnOf(existing) } : tables[table];
+    return existing ? { name: pulumi.output(existing), arn: this.args.tableArn(existing) } : tables[table];
   }
 
   /** The function's environment (exactly what the app reads, never TESTING or DEBUG). */
@@ -112,11 +100,10 @@ export class IntegratedAppData extends pulumi.ComponentResource {
       refs.push(this.table(tables, p.table, variable).arn.apply((arn) => ({ arn, describe: Boolean(p.describe) })));
     }
     for (const { table, describe } of this.args.plan.appTables) refs.push(this.appTables[table]!.arn.apply((arn) => ({ arn, describe })));
-    return pulumi.all([pulumi.all(refs), this.imagesBucket?.arn]).apply(([list, bucketArn]) => {
-      // One entry per ARN; DescribeTable when any variable naming it needs it.
-      const byArn = new Map<string, boolean>();
-      for (const t of list) byArn.set(t.arn, (byArn.get(t.arn) ?? false) || t.describe);
-      return { tables: [...byArn].map(([arn, describe]) => ({ arn, describe })).sort((a, b) => a.arn.localeCompare(b.arn)), ...(bucketArn ? { imagesBucketArn: bucketArn } : {}) };
-    });
+    // Sorted for a stable policy; integratedFunctionPolicy merges entries naming the same ARN.
+    return pulumi.all([pulumi.all(refs), this.imagesBucket?.arn]).apply(([list, bucketArn]) => ({
+      tables: [...list].sort((a, b) => a.arn.localeCompare(b.arn)),
+      ...(bucketArn ? { imagesBucketArn: bucketArn } : {}),
+    }));
   }
 }

@@ -40,10 +40,6 @@ export interface FunctionPolicyInput {
 
 const SIDS: Record<TableAccess, string> = { read: "DynamoDbRead", write: "DynamoDbWrite", readwrite: "DynamoDbReadWrite" };
 
-/**
- * The function's inline policy: DynamoDB actions per the contract's access level on exactly its tables
- * (and their indexes when it may read), SES sending only as the configured sender, logs only to its own group.
- */
 /** SES as the configured sender only. */
 function sendAsConfiguredSender(input: { sesIdentityArns: readonly string[]; sesFromEmail: string }): PolicyStatement {
   return {
@@ -63,6 +59,15 @@ function readOwnSecrets(arns: readonly string[] | undefined): PolicyStatement[] 
   return arns && arns.length > 0 ? [{ Sid: "ReadOwnSecrets", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [...arns] }] : [];
 }
 
+/** Logs only to the function's own group. */
+function ownLogGroup(logGroupArn: string): PolicyStatement {
+  return { Sid: "OwnLogGroup", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${logGroupArn}:*`] };
+}
+
+/**
+ * The function's inline policy: DynamoDB actions per the contract's access level on exactly its tables
+ * (and their indexes when it may read), SES sending only as the configured sender, logs only to its own group.
+ */
 export function functionPolicy(input: FunctionPolicyInput): PolicyDocument {
   const byAccess = new Map<TableAccess, string[]>();
   for (const { table, access } of tablesFor(input.fn)) {
@@ -77,13 +82,7 @@ export function functionPolicy(input: FunctionPolicyInput): PolicyDocument {
     const resources = byAccess.get(access);
     if (resources) statements.push({ Sid: SIDS[access], Effect: "Allow", Action: dynamoActions(access), Resource: resources });
   }
-  statements.push(sendAsConfiguredSender(input), ...readOwnSecrets(input.secretParameterArns));
-  statements.push({
-    Sid: "OwnLogGroup",
-    Effect: "Allow",
-    Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-    Resource: [`${input.logGroupArn}:*`],
-  });
+  statements.push(sendAsConfiguredSender(input), ...readOwnSecrets(input.secretParameterArns), ownLogGroup(input.logGroupArn));
   return { Version: "2012-10-17", Statement: statements };
 }
 
@@ -121,16 +120,18 @@ export const IMAGES_PREFIX = "images/";
  */
 export function integratedFunctionPolicy(input: IntegratedPolicyInput): PolicyDocument {
   const statements: PolicyStatement[] = [];
-  const tables = [...new Map(input.tables.map((t) => [t.arn, t])).values()];
-  if (tables.length) {
-    statements.push({ Sid: SIDS.readwrite, Effect: "Allow", Action: dynamoActions("readwrite"), Resource: tables.flatMap((t) => [t.arn, `${t.arn}/index/*`]) });
+  // One entry per ARN; DescribeTable when any entry naming it needs it.
+  const describeByArn = new Map<string, boolean>();
+  for (const t of input.tables) describeByArn.set(t.arn, (describeByArn.get(t.arn) ?? false) || t.describe);
+  const arns = [...describeByArn.keys()];
+  if (arns.length) {
+    statements.push({ Sid: SIDS.readwrite, Effect: "Allow", Action: dynamoActions("readwrite"), Resource: arns.flatMap((arn) => [arn, `${arn}/index/*`]) });
   }
-  const described = tables.filter((t) => t.describe).map((t) => t.arn);
+  const described = arns.filter((arn) => describeByArn.get(arn));
   if (described.length) statements.push({ Sid: "DynamoDbDescribeAtStartup", Effect: "Allow", Action: ["dynamodb:DescribeTable"], Resource: described });
   if (input.imagesBucketArn) {
     statements.push({ Sid: "ProjectImagesUpload", Effect: "Allow", Action: ["s3:PutObject"], Resource: [`${input.imagesBucketArn}/${IMAGES_PREFIX}*`] });
   }
-  statements.push(sendAsConfiguredSender(input), ...readOwnSecrets(input.secretParameterArns));
-  statements.push({ Sid: "OwnLogGroup", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${input.logGroupArn}:*`] });
+  statements.push(sendAsConfiguredSender(input), ...readOwnSecrets(input.secretParameterArns), ownLogGroup(input.logGroupArn));
   return { Version: "2012-10-17", Statement: statements };
 }

@@ -1,7 +1,7 @@
 // DataTables: every DynamoDB table of the contract, nothing restated here.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { TABLES, keyAttributes, type TableName, type TableSpec } from "../handlers/contract";
+import { TABLES, keyAttributes, type AppTableName, type TableName, type TableSpec } from "../handlers/contract";
 import type { TableNaming } from "./config";
 import { childName, physicalName, renamedFrom } from "./naming";
 
@@ -16,7 +16,7 @@ export interface DataTablesArgs {
 }
 
 /** The physical name of a table: the old name (`legacy`) or `<project>-<stack>-<name>` (`stack`). */
-export function physicalTableName(table: TableName, naming: TableNaming, namePrefix: string): string {
+export function physicalTableName(table: TableName | AppTableName, naming: TableNaming, namePrefix: string): string {
   return naming === "legacy" ? table : physicalName(namePrefix, table);
 }
 
