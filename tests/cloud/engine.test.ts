@@ -12,6 +12,7 @@ import { runPreview } from "../../automation/commands/preview";
 import { previewMarker } from "../../automation/engine/diff";
 import { REPO_ROOT } from "../../automation/shared/paths";
 import { type EngineStack, lastDeployedCommit, openStack, PROJECT_NAME, recordDeployedCommit } from "../../automation/engine/pulumi";
+import { envPatch } from "../support/env";
 
 function skipReason(): string | undefined {
   if (spawnSync("pulumi", ["version"], { encoding: "utf8" }).status !== 0) return "the pulumi CLI is not on PATH";
@@ -24,23 +25,16 @@ const suite = reason ? describe.skip : describe;
 
 suite(`engine against a local file backend${reason ? ` (skipped: ${reason})` : ""}`, () => {
   const stackName = `cloudtest${randomBytes(4).toString("hex")}`;
-  const saved: Record<string, string | undefined> = {};
+  const vars = envPatch();
   let backend: string;
   let reportsDir: string;
   let stack: EngineStack;
-
-  const setEnv = (name: string, value: string) => {
-    if (!(name in saved)) saved[name] = process.env[name];
-    process.env[name] = value;
-  };
 
   before(async () => {
     backend = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-backend-"));
     reportsDir = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-reports-"));
     // The SDK passes the process environment to the CLI.
-    setEnv("PULUMI_BACKEND_URL", `file://${backend}`);
-    setEnv("PULUMI_CONFIG_PASSPHRASE", randomBytes(16).toString("hex"));
-    setEnv("PULUMI_SKIP_UPDATE_CHECK", "true");
+    vars.set({ PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex"), PULUMI_SKIP_UPDATE_CHECK: "true" });
     stack = await openStack({ repoRoot: REPO_ROOT, stackName, env: process.env, log: silentLogger });
     await stack.setAllConfig({
       "aws:region": { value: "eu-west-1" },
@@ -55,10 +49,7 @@ suite(`engine against a local file backend${reason ? ` (skipped: ${reason})` : "
   });
 
   after(() => {
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
+    vars.restore();
     fs.rmSync(path.join(REPO_ROOT, `Pulumi.${stackName}.yaml`), { force: true });
     fs.rmSync(backend, { recursive: true, force: true });
     fs.rmSync(reportsDir, { recursive: true, force: true });

@@ -12,36 +12,27 @@ import { reviewConfig } from "../../automation/commands/review";
 import { buildDriftReport } from "../../automation/engine/drift";
 import { REPO_ROOT } from "../../automation/shared/paths";
 import { destroyStack, type EngineStack, openStack, openWorkspace, refreshPreview, StackMissingError } from "../../automation/engine/pulumi";
+import { envPatch } from "../support/env";
 
 const reason = spawnSync("pulumi", ["version"], { encoding: "utf8" }).status !== 0 ? "the pulumi CLI is not on PATH" : undefined;
 const suite = reason ? describe.skip : describe;
 
 suite(`review and drift engine paths against a local file backend${reason ? ` (skipped: ${reason})` : ""}`, () => {
   const stackName = `pr-${1_000_000 + Math.floor(Math.random() * 1_000_000)}`;
-  const saved: Record<string, string | undefined> = {};
+  const vars = envPatch();
   const engine = { signal: new AbortController().signal, log: silentLogger, progress: () => {} };
   let backend: string;
   let stack: EngineStack;
 
-  const setEnv = (name: string, value: string) => {
-    if (!(name in saved)) saved[name] = process.env[name];
-    process.env[name] = value;
-  };
-
   before(async () => {
     backend = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-backend-"));
-    setEnv("PULUMI_BACKEND_URL", `file://${backend}`);
-    setEnv("PULUMI_CONFIG_PASSPHRASE", randomBytes(16).toString("hex"));
-    setEnv("PULUMI_SKIP_UPDATE_CHECK", "true");
+    vars.set({ PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex"), PULUMI_SKIP_UPDATE_CHECK: "true" });
     stack = await openStack({ repoRoot: REPO_ROOT, stackName, env: process.env, log: silentLogger });
     await stack.setAllConfig({ ...reviewConfig(REPO_ROOT, "prod"), "aws:region": { value: "eu-west-1" }, "aws:skipCredentialsValidation": { value: "true" } });
   });
 
   after(() => {
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
+    vars.restore();
     fs.rmSync(path.join(REPO_ROOT, `Pulumi.${stackName}.yaml`), { force: true });
     fs.rmSync(backend, { recursive: true, force: true });
   });

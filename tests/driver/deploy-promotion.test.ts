@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
-import type { Logger } from "../../automation/command";
+import { silentLogger } from "../../automation/command";
 import { type DeployContext, type DeployRunOptions, type DeployRunResult, runDeploy } from "../../automation/commands/deploy";
 import { LIVE_VERSIONS_KEY } from "../../automation/engine/pulumi";
 import type { DeploymentSummary } from "../../automation/verify/reports";
@@ -15,7 +15,6 @@ import { createsOnly } from "../fixtures/engine-events";
 import { FakeStack, sdkError } from "../fixtures/engine-events/fake-stack";
 
 const SHA = "0123456789abcdef0123456789abcdef01234567";
-const quietLog: Logger = { info() {}, warn() {}, error() {}, step: async (_t, w) => w() };
 const context: DeployContext = { deployment_type: "infrastructure_only", api_sync_detected: false, execution_mode: "deployment", trigger_type: "push", branch: "main", commit: SHA, handler: "enhanced" };
 const LIVE_BEFORE = { api: "4", auth: "2" };
 const PUBLISHED = { api: "5", auth: "2" };
@@ -60,7 +59,7 @@ describe("deploy: smoke-gated promotion of the live alias, with rollback", () =>
     reportsDir,
     stackName: "prod",
     env: { AWS_REGION: "eu-west-1" },
-    log: quietLog,
+    log: silentLogger,
     signal: new AbortController().signal,
     stack,
     detect: () => context,

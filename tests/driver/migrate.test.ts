@@ -8,14 +8,13 @@ import { CloudFormationClient, GetTemplateCommand, ListStackResourcesCommand } f
 import { CreateBackupCommand, DescribeBackupCommand, DescribeTableCommand, DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { TABLES } from "../../handlers/contract";
-import type { Logger } from "../../automation/command";
+import { silentLogger } from "../../automation/command";
 import { MigrationStopped, backfillSeconds, renderPlan, runMigration, type MigrateOptions } from "../../automation/engine/migrate";
 import { ADOPT_TABLES_KEY } from "../../automation/engine/pulumi";
 import { type CdkStack, OLD_STACK, laterStack, retained, seedStack, summaries, template } from "../fixtures/cdk/stacks";
 import { step } from "../fixtures/engine-events";
 import { FakeStack } from "../fixtures/engine-events/fake-stack";
 
-const quietLog: Logger = { info() {}, warn() {}, error() {}, step: async (_t, w) => w() };
 const TABLE_TYPE = "aws:dynamodb/table:Table";
 const DATA_TABLES = "people-register:data:DataTables";
 
@@ -55,7 +54,7 @@ describe("migrate: the old CDK stack's tables into the Pulumi stack", () => {
     region: "us-east-1",
     dryRun: false,
     reportsDir,
-    log: quietLog,
+    log: silentLogger,
     signal: new AbortController().signal,
     backupWait: { intervalMs: 1, sleep: async () => {} },
     retry: { sleep: async () => {} },

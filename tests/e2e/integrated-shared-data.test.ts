@@ -18,6 +18,7 @@ import { localDynamoClient } from "../../automation/local/tables";
 import { LOCAL_TABLE_PREFIX, type LocalTarget, startLocalTarget } from "../../automation/local/target";
 import { repoPaths } from "../../automation/shared/paths";
 import { prepareIntegration } from "../../automation/sync/prepare";
+import { envPatch } from "../support/env";
 import { type ApiClient, api, csrfToken, login, randomIp } from "../support/http";
 import { stopSharedTarget } from "../support/target";
 import { GOOD_SECRETS, baseConfig, one, removeRepo, runProgram, tempRepo, writePreparedPackage, writeSyncedApp } from "../stacks/harness";
@@ -105,9 +106,8 @@ for (const variant of ["v2", "v1"] as const) {
       const paths = repoPaths(root);
       const venv = await ensureVenv({ requirementsText: fs.readFileSync(path.join(paths.integratedDir, "requirements.txt"), "utf8"), cacheDir: path.join(paths.localDir, "venvs") });
       // Variables the stack never sets must not reach the app from the developer's shell either.
-      const saved = { TESTING: process.env.TESTING, DEBUG: process.env.DEBUG };
-      process.env.TESTING = "true";
-      process.env.DEBUG = "true";
+      const vars = envPatch();
+      vars.set({ TESTING: "true", DEBUG: "true" });
       try {
         target = await startLocalTarget({
           repoRoot: root,
@@ -119,7 +119,7 @@ for (const variant of ["v2", "v1"] as const) {
           integrated: { taskRoot: paths.integratedDir, python: venv.python, plan: integratedPlan(scanAppDir(paths.lambdaDir)) },
         });
       } finally {
-        for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+        vars.restore();
       }
       tsGateway = await startGateway({ handlers: typescriptHandlers(root), sourceIpHeader: SOURCE_IP_HEADER });
       tsSide = { url: tsGateway.url, sourceIpHeader: SOURCE_IP_HEADER };

@@ -23,6 +23,7 @@ import {
   UpdateCommand,
 } from "../../handlers/lib/db";
 import { sendWithSes } from "../../handlers/lib/email";
+import { envPatch } from "../support/env";
 import { acquire, type Env, release } from "./support";
 
 const rejection = async (p: Promise<unknown>): Promise<AwsError> => {
@@ -292,8 +293,8 @@ describe("handlers: signed AWS calls (lib/aws.ts)", function () {
 
   it("SendEmail is the SES v2 call (AWS_ENDPOINT_URL_SESV2 points it at the stand-in) and returns the MessageId", async () => {
     const ses = await standIn(() => ({ status: 200, body: { MessageId: "msg-123" } }));
-    const saved = { endpoint: process.env.AWS_ENDPOINT_URL_SESV2, region: process.env.AWS_REGION, id: process.env.AWS_ACCESS_KEY_ID, key: process.env.AWS_SECRET_ACCESS_KEY };
-    Object.assign(process.env, { AWS_ENDPOINT_URL_SESV2: ses.url.href, AWS_REGION: "eu-west-1", AWS_ACCESS_KEY_ID: "AKIDSES", AWS_SECRET_ACCESS_KEY: "secret-ses" });
+    const vars = envPatch();
+    vars.set({ AWS_ENDPOINT_URL_SESV2: ses.url.href, AWS_REGION: "eu-west-1", AWS_ACCESS_KEY_ID: "AKIDSES", AWS_SECRET_ACCESS_KEY: "secret-ses" });
     try {
       const id = await sendWithSes("no-reply@example.test", { to: "ana@example.test", template: "welcome", subject: "Hola", text: "Body ü" });
       expect(id).to.equal("msg-123");
@@ -307,27 +308,21 @@ describe("handlers: signed AWS calls (lib/aws.ts)", function () {
         Content: { Simple: { Subject: { Data: "Hola", Charset: "UTF-8" }, Body: { Text: { Data: "Body ü", Charset: "UTF-8" } } } },
       });
     } finally {
-      for (const [k, v] of [["AWS_ENDPOINT_URL_SESV2", saved.endpoint], ["AWS_REGION", saved.region], ["AWS_ACCESS_KEY_ID", saved.id], ["AWS_SECRET_ACCESS_KEY", saved.key]] as const) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
+      vars.restore();
       await ses.close();
     }
   });
 
   it("credentials come from the environment only; without them (and no local fallback) a call fails closed", () => {
-    const saved = { id: process.env.AWS_ACCESS_KEY_ID, key: process.env.AWS_SECRET_ACCESS_KEY, token: process.env.AWS_SESSION_TOKEN };
+    const vars = envPatch();
     try {
-      Object.assign(process.env, { AWS_ACCESS_KEY_ID: "AKIDENV", AWS_SECRET_ACCESS_KEY: "secret-env", AWS_SESSION_TOKEN: "token-env" });
+      vars.set({ AWS_ACCESS_KEY_ID: "AKIDENV", AWS_SECRET_ACCESS_KEY: "secret-env", AWS_SESSION_TOKEN: "token-env" });
       expect(environmentCredentials()).to.deep.equal({ accessKeyId: "AKIDENV", secretAccessKey: "secret-env", sessionToken: "token-env" });
-      delete process.env.AWS_ACCESS_KEY_ID;
+      vars.set({ AWS_ACCESS_KEY_ID: undefined });
       expect(() => environmentCredentials()).to.throw(/AWS credentials are not in the environment/);
       expect(environmentCredentials({ accessKeyId: "local", secretAccessKey: "local" })).to.deep.equal({ accessKeyId: "local", secretAccessKey: "local" });
     } finally {
-      for (const [k, v] of [["AWS_ACCESS_KEY_ID", saved.id], ["AWS_SECRET_ACCESS_KEY", saved.key], ["AWS_SESSION_TOKEN", saved.token]] as const) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
+      vars.restore();
     }
   });
 });

@@ -11,6 +11,7 @@ import {
   ADMIN_EMAIL,
   ADMIN_PASSWORD,
   emailsTo,
+  expectStatus,
   getItem,
   type LocalTarget,
   newIp,
@@ -83,13 +84,9 @@ async function call(t: LocalTarget, c: Call): Promise<Res> {
   return res;
 }
 
-function expectStatusOf(res: Res, status: number): void {
-  expect(res.status, `status of ${res.text.slice(0, 300)}`).to.equal(status);
-}
-
 /** The error shape the frontend shows: `error` (or `message`), and FastAPI's `detail` on the subscribe page. */
 function expectCleanError(res: Res, status: number, code?: string): void {
-  expectStatusOf(res, status);
+  expectStatus(res, status);
   expect(res.json.error, "error").to.be.a("string").and.not.equal("");
   expect(res.json.detail, "detail").to.equal(res.json.error);
   if (code) expect(res.json.code).to.equal(code);
@@ -123,7 +120,7 @@ describe("frontend client replay (registry-frontend 6b715bb against the local ta
 
   it("authService.login: POST /auth/login → accessToken and the user's id, email, firstName, lastName", async () => {
     const res = await call(t, { method: "POST", path: "/auth/login", json: true, body: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } });
-    expectStatusOf(res, 200);
+    expectStatus(res, 200);
     expect(res.json.accessToken).to.be.a("string");
     expectShape(res.json.user, { id: "string", email: "string", firstName: "string", lastName: "string" }, "user");
     token = res.json.accessToken;
@@ -148,13 +145,13 @@ describe("frontend client replay (registry-frontend 6b715bb against the local ta
     let project: Record<string, any>;
     before(async () => {
       const res = await call(t, { method: "POST", path: "/projects", json: true, body: projectForm(), token });
-      expectStatusOf(res, 201);
+      expectStatus(res, 201);
       project = res.json;
     });
 
     it("getAllProjects: GET /projects → a bare array of projects with the fields the home page filters on", async () => {
       const res = await call(t, { method: "GET", path: "/projects" });
-      expectStatusOf(res, 200);
+      expectStatus(res, 200);
       expect(res.json).to.be.an("array").that.is.not.empty;
       for (const p of res.json) expectShape(p, PROJECT, "project");
       const mine = res.json.find((p: any) => p.id === project.id);
@@ -164,7 +161,7 @@ describe("frontend client replay (registry-frontend 6b715bb against the local ta
 
     it("getProject: GET /projects/{id} → the project itself", async () => {
       const res = await call(t, { method: "GET", path: `/projects/${project.id}` });
-      expectStatusOf(res, 200);
+      expectStatus(res, 200);
       expectShape(res.json, PROJECT, "project");
       expect(res.json.id).to.equal(project.id);
     });
@@ -201,17 +198,17 @@ describe("frontend client replay (registry-frontend 6b715bb against the local ta
 
     before(async () => {
       const res = await call(t, { method: "POST", path: "/projects", json: true, body: projectForm({ maxParticipants: 1 }), token });
-      expectStatusOf(res, 201);
+      expectStatus(res, 201);
       project = res.json;
     });
 
     it("check-email says a new visitor does not exist; public subscribe creates the person and a pending subscription", async () => {
       const check = await call(t, { method: "POST", path: "/v2/people/check-email", json: true, body: { email: visitor } });
-      expectStatusOf(check, 200);
+      expectStatus(check, 200);
       expect(check.json).to.deep.equal({ exists: false });
 
       const res = await call(t, { method: "POST", path: "/v2/public/subscribe", json: true, body: subscribeBody(visitor, project.id, "Quiero aprender") });
-      expectStatusOf(res, 201);
+      expectStatus(res, 201);
       expect(res.json.person_created).to.equal(true);
       expect(res.json.message).to.be.a("string");
       expectShape(res.json.subscription, SUBSCRIPTION, "subscription");
@@ -231,7 +228,7 @@ describe("frontend client replay (registry-frontend 6b715bb against the local ta
       const check = await call(t, { method: "POST", path: "/v2/people/check-email", json: true, body: { email: visitor } });
       expect(check.json).to.deep.equal({ exists: true });
       const sub = await call(t, { method: "POST", path: "/v2/subscriptions/check", json: true, body: { email: visitor, projectId: project.id } });
-      expectStatusOf(sub, 200);
+      expectStatus(sub, 200);
       expect(sub.json).to.deep.equal({ subscribed: true, subscription_status: "pending" });
       const none = await call(t, { method: "POST", path: "/v2/subscriptions/check", json: true, body: { email: second, projectId: project.id } });
       expect(none.json).to.deep.equal({ subscribed: false, subscription_status: null });
@@ -244,10 +241,10 @@ describe("frontend client replay (registry-frontend 6b715bb against the local ta
 
     it("the admin sees the pending subscriber, activates it, and the next activation finds the project full", async () => {
       const other = await call(t, { method: "POST", path: "/v2/public/subscribe", json: true, body: { person: { firstName: "Luis", lastName: "Rojas", email: second }, projectId: project.id } });
-      expectStatusOf(other, 201);
+      expectStatus(other, 201);
 
       const list = await call(t, { method: "GET", path: `/projects/${project.id}/subscribers`, token });
-      expectStatusOf(list, 200);
+      expectStatus(list, 200);
       expect(list.json).to.be.an("array").with.length(2);
       for (const s of list.json) {
         expectPerson(s, "subscriber");
@@ -256,7 +253,7 @@ describe("frontend client replay (registry-frontend 6b715bb against the local ta
       }
 
       const activate = await call(t, { method: "PUT", path: `/subscriptions/${subscriptionId}`, json: true, body: { status: "active" }, token });
-      expectStatusOf(activate, 200);
+      expectStatus(activate, 200);
       expectShape(activate.json, SUBSCRIPTION, "subscription");
       expect(activate.json.status).to.equal("active");
 
@@ -265,8 +262,8 @@ describe("frontend client replay (registry-frontend 6b715bb against the local ta
       expect((await getItem(t, "ProjectsTable", { id: project.id }))?.subscriberCount).to.equal(1);
 
       // Giving the place back lets the other one in.
-      expectStatusOf(await call(t, { method: "PUT", path: `/subscriptions/${subscriptionId}`, json: true, body: { status: "cancelled" }, token }), 200);
-      expectStatusOf(await call(t, { method: "PUT", path: `/subscriptions/${other.json.subscription.id}`, json: true, body: { status: "active" }, token }), 200);
+      expectStatus(await call(t, { method: "PUT", path: `/subscriptions/${subscriptionId}`, json: true, body: { status: "cancelled" }, token }), 200);
+      expectStatus(await call(t, { method: "PUT", path: `/subscriptions/${other.json.subscription.id}`, json: true, body: { status: "active" }, token }), 200);
     });
 
     it("a closed or disabled project refuses public subscriptions, and no person is created for them", async () => {
@@ -315,11 +312,11 @@ describe("frontend client replay (registry-frontend 6b715bb against the local ta
   describe("the admin flow: login → dashboard → create project with the form's fields → edit without version → list people → delete", () => {
     it("works end to end with the admin's token and the shapes the admin screens read", async () => {
       const dashboard = await call(t, { method: "GET", path: "/admin/dashboard", token });
-      expectStatusOf(dashboard, 200);
+      expectStatus(dashboard, 200);
       expectShape(dashboard.json, DASHBOARD, "dashboard");
 
       const created = await call(t, { method: "POST", path: "/projects", json: true, body: projectForm({ maxParticipants: undefined, registrationEndDate: undefined }), token });
-      expectStatusOf(created, 201);
+      expectStatus(created, 201);
       expectShape(created.json, PROJECT, "project");
       const me = await personByEmail(t, ADMIN_EMAIL);
       expect(created.json.createdBy, "createdBy is the caller, not the form's value").to.equal(me?.id);
@@ -327,7 +324,7 @@ describe("frontend client replay (registry-frontend 6b715bb against the local ta
       // ProjectForm (edit) sends these fields and no version.
       const edit = { name: `${created.json.name} (edited)`, description: "Updated", status: "completed", maxParticipants: 25, startDate: "2030-03-01", endDate: "2030-03-03" };
       const updated = await call(t, { method: "PUT", path: `/projects/${created.json.id}`, json: true, body: edit, token });
-      expectStatusOf(updated, 200);
+      expectStatus(updated, 200);
       expectShape(updated.json, PROJECT, "project");
       expect(updated.json).to.include(edit);
       expect(updated.json.version).to.equal(2);
@@ -336,12 +333,12 @@ describe("frontend client replay (registry-frontend 6b715bb against the local ta
       expect(after.json.totalProjects).to.equal(dashboard.json.totalProjects + 1);
 
       const people = await call(t, { method: "GET", path: "/people", token });
-      expectStatusOf(people, 200);
+      expectStatus(people, 200);
       expect(people.json).to.be.an("array").that.is.not.empty;
       for (const p of people.json) expectPerson(p, "person");
 
       const deleted = await call(t, { method: "DELETE", path: `/projects/${created.json.id}`, token });
-      expectStatusOf(deleted, 204);
+      expectStatus(deleted, 204);
       expectCleanError(await call(t, { method: "GET", path: `/projects/${created.json.id}` }), 404);
     });
   });
@@ -359,7 +356,7 @@ describe("frontend client replay (registry-frontend 6b715bb against the local ta
         address: { street: "Av. Heroínas 123", city: "Cochabamba", state: "Cochabamba", country: "Bolivia", postalCode: "" },
       };
       const res = await call(t, { method: "POST", path: "/people", json: true, body, token });
-      expectStatusOf(res, 201);
+      expectStatus(res, 201);
       expectPerson(res.json, "person");
       expect(res.json).to.deep.include({ ...body, email: body.email.toLowerCase() });
       person = res.json;
@@ -367,18 +364,18 @@ describe("frontend client replay (registry-frontend 6b715bb against the local ta
 
     it("getAllPeople and getPerson → a bare array / the person; paging in X-Next-Token", async () => {
       const all = await call(t, { method: "GET", path: "/people?limit=1", token });
-      expectStatusOf(all, 200);
+      expectStatus(all, 200);
       expect(all.json).to.be.an("array").with.length(1);
       expect(all.headers["x-next-token"]).to.be.a("string");
       const one = await call(t, { method: "GET", path: `/people/${person.id}`, token });
-      expectStatusOf(one, 200);
+      expectStatus(one, 200);
       expectPerson(one.json, "person");
     });
 
     it("updatePerson: PUT /people/{id} with the whole PersonForm and no version → the updated person", async () => {
       const { id, createdAt, updatedAt, version, isAdmin, isActive, requirePasswordChange, ...form } = person;
       const res = await call(t, { method: "PUT", path: `/people/${person.id}`, json: true, body: { ...form, address: { ...form.address, city: "La Paz" } }, token });
-      expectStatusOf(res, 200);
+      expectStatus(res, 200);
       expectPerson(res.json, "person");
       expect(res.json.address.city).to.equal("La Paz");
       expect(res.json.version).to.equal(version + 1);
@@ -386,7 +383,7 @@ describe("frontend client replay (registry-frontend 6b715bb against the local ta
 
     it("deletePerson without headers is the documented 401; with the token the person is gone", async () => {
       expectCleanError(await call(t, { method: "DELETE", path: `/people/${person.id}` }), 401);
-      expectStatusOf(await call(t, { method: "DELETE", path: `/people/${person.id}`, token }), 204);
+      expectStatus(await call(t, { method: "DELETE", path: `/people/${person.id}`, token }), 204);
       expectCleanError(await call(t, { method: "GET", path: `/people/${person.id}`, token }), 404);
     });
   });
@@ -398,20 +395,20 @@ describe("frontend client replay (registry-frontend 6b715bb against the local ta
       const b = (await call(t, { method: "POST", path: "/people", json: true, body: { firstName: "B", lastName: "Two", email: uniqueEmail() }, token })).json;
 
       const sub = await call(t, { method: "POST", path: `/projects/${project.id}/subscribe/${a.id}`, json: true, body: { subscribedBy: "Admin", notes: "front desk" }, token });
-      expectStatusOf(sub, 201);
+      expectStatus(sub, 201);
       expectShape(sub.json, SUBSCRIPTION, "subscription");
       const created = await call(t, { method: "POST", path: "/subscriptions", json: true, body: { projectId: project.id, personId: b.id, status: "pending", subscribedBy: "Admin" }, token });
-      expectStatusOf(created, 201);
+      expectStatus(created, 201);
       expectShape(created.json, SUBSCRIPTION, "subscription");
       expect(created.json.status).to.equal("pending");
 
       const list = await call(t, { method: "GET", path: "/subscriptions?limit=100", token });
-      expectStatusOf(list, 200);
+      expectStatus(list, 200);
       expect(list.json).to.be.an("array");
       for (const s of list.json) expectShape(s, SUBSCRIPTION, "subscription");
 
-      expectStatusOf(await call(t, { method: "DELETE", path: `/projects/${project.id}/unsubscribe/${a.id}`, token }), 204);
-      expectStatusOf(await call(t, { method: "DELETE", path: `/subscriptions/${created.json.id}`, token }), 204);
+      expectStatus(await call(t, { method: "DELETE", path: `/projects/${project.id}/unsubscribe/${a.id}`, token }), 204);
+      expectStatus(await call(t, { method: "DELETE", path: `/subscriptions/${created.json.id}`, token }), 204);
       expect((await call(t, { method: "GET", path: `/projects/${project.id}/subscribers`, token })).json).to.deep.equal([]);
     });
   });

@@ -5,20 +5,14 @@ import type { AddressInfo } from "node:net";
 import { expect } from "chai";
 import { ENV } from "../../handlers/contract";
 import { ConfigError, config, forgetSecrets, resolveSecrets, SECRET_CACHE_MS } from "../../handlers/lib/config";
+import { envPatch } from "../support/env";
 
 describe("handlers: secrets from SSM Parameter Store", function () {
   this.timeout(30_000);
   const values: Record<string, string> = { "/stack/JWT_SECRET": "j".repeat(48), "/stack/CSRF_SECRET": "c".repeat(48) };
   const requests: Array<{ target: string; authorization: string; body: { Name: string; WithDecryption?: boolean } }> = [];
   let server: http.Server;
-  const saved: Record<string, string | undefined> = {};
-  const env = (vars: Record<string, string | undefined>) => {
-    for (const [k, v] of Object.entries(vars)) {
-      if (!(k in saved)) saved[k] = process.env[k];
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  };
+  const env = envPatch();
 
   before(async () => {
     server = http.createServer((req, res) => {
@@ -33,7 +27,7 @@ describe("handlers: secrets from SSM Parameter Store", function () {
       });
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    env({
+    env.set({
       AWS_ENDPOINT_URL_SSM: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
       AWS_REGION: "us-east-1",
       AWS_ACCESS_KEY_ID: "local",
@@ -50,10 +44,7 @@ describe("handlers: secrets from SSM Parameter Store", function () {
     requests.length = 0;
   });
   after(async () => {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+    env.restore();
     forgetSecrets();
     await new Promise((r) => server.close(r));
   });
@@ -78,14 +69,14 @@ describe("handlers: secrets from SSM Parameter Store", function () {
   });
 
   it("fails closed when a parameter cannot be read and nothing was read before", async () => {
-    env({ [ENV.jwtSecretParameter]: "/stack/MISSING" });
+    env.set({ [ENV.jwtSecretParameter]: "/stack/MISSING" });
     try {
       let error: unknown;
       await resolveSecrets().catch((e) => (error = e));
       expect(error).to.be.instanceOf(ConfigError);
       expect(() => config()).to.throw(ConfigError, /JWT_SECRET/);
     } finally {
-      env({ [ENV.jwtSecretParameter]: "/stack/JWT_SECRET" });
+      env.set({ [ENV.jwtSecretParameter]: "/stack/JWT_SECRET" });
     }
   });
 });

@@ -5,6 +5,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import type { FunctionName } from "../../handlers/contract";
+import { childName } from "../../stacks/naming";
 
 export const PROJECT = "people-register";
 export const ACCOUNT = "123456789012";
@@ -243,6 +245,11 @@ export function one(result: RunResult, type: string, name: string): Registered {
   const found = result.resources.filter((r) => r.type === type && r.name === name);
   if (found.length !== 1) throw new Error(`expected one ${type} named ${name}, found ${found.length}`);
   return found[0];
+}
+
+/** The parsed inline policy of a function's role. */
+export function policyOf(result: RunResult, fn: FunctionName): { Statement: Array<{ Sid: string; Action: string[]; Resource: string[]; Condition?: unknown }> } {
+  return JSON.parse(one(result, "aws:iam/rolePolicy:RolePolicy", `${childName("api", fn)}-policy`).inputs.policy);
 }
 
 /** The plain view of serialized inputs: secret envelopes replaced by their values. */

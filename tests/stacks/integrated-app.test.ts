@@ -1,7 +1,7 @@
 // The stack gives the synced app exactly what its code reads: a V1-reading (3b58af3-like) and a
 // V2-reading (HEAD-like) sync, checked for tables, IAM and environment under Pulumi mocks.
 import { expect } from "chai";
-import { ACCOUNT, REGION, baseConfig, byType, one, removeRepo, runProgram, tempRepo, writePreparedPackage, writeSyncedApp } from "./harness";
+import { ACCOUNT, REGION, baseConfig, byType, one, policyOf, removeRepo, runProgram, tempRepo, writePreparedPackage, writeSyncedApp } from "./harness";
 
 const FN = "aws:lambda/function:Function";
 const TABLE = "aws:dynamodb/table:Table";
@@ -26,10 +26,6 @@ const V2_SOURCE = [
   'class Roles:\n    def __init__(self):\n        self.table_name = "people-registry-roles"',
 ].join("\n");
 
-function policyOf(result: Awaited<ReturnType<typeof runProgram>>): { Statement: Array<{ Sid: string; Action: string[]; Resource: string[] }> } {
-  return JSON.parse(one(result, "aws:iam/rolePolicy:RolePolicy", "api-policy").inputs.policy);
-}
-
 describe("stacks: the integrated app gets exactly what it reads", function () {
   this.timeout(60_000);
   let repo: string;
@@ -52,7 +48,7 @@ describe("stacks: the integrated app gets exactly what it reads", function () {
     const lockout = one(result, TABLE, "api-integrated-app-AccountLockoutTable").inputs;
     expect(lockout.hashKey).to.equal("personId");
     expect(byType(result, TABLE)).to.have.length(11);
-    const statements = policyOf(result).Statement;
+    const statements = policyOf(result, "api").Statement;
     const describe = statements.find((s) => s.Sid === "DynamoDbDescribeAtStartup")!;
     expect(describe.Resource).to.have.length(1).and.to.match(/PeopleTable$/);
     const rw = statements.find((s) => s.Sid === "DynamoDbReadWrite")!;
@@ -79,7 +75,7 @@ describe("stacks: the integrated app gets exactly what it reads", function () {
     expect(one(result, TABLE, "api-integrated-app-RolesTable").inputs.name).to.equal("people-registry-roles");
     expect(one(result, TABLE, "api-integrated-app-ProjectSubmissions").inputs.globalSecondaryIndexes.map((g: { name: string }) => g.name)).to.deep.equal(["ProjectIndex", "PersonIndex"]);
     expect(byType(result, "aws:s3/bucket:Bucket").map((b) => b.name)).to.include("api-integrated-app-project-images");
-    const statements = policyOf(result).Statement;
+    const statements = policyOf(result, "api").Statement;
     expect(statements.find((s) => s.Sid === "ProjectImagesUpload")!.Action).to.deep.equal(["s3:PutObject"]);
     expect(statements.find((s) => s.Sid === "DynamoDbDescribeAtStartup")!.Resource.some((r) => r.endsWith("ProjectSubmissions"))).to.equal(true);
   });
@@ -89,7 +85,7 @@ describe("stacks: the integrated app gets exactly what it reads", function () {
     writePreparedPackage(repo, marker("3.12"));
     const result = await runProgram({ repoRoot: repo, config: baseConfig({ integratedExistingTables: JSON.stringify({ PEOPLE_TABLE_V2_NAME: "PeopleTableV2" }) }) });
     expect(one(result, FN, "api").inputs.environment.variables.PEOPLE_TABLE_V2_NAME).to.equal("PeopleTableV2");
-    const rw = policyOf(result).Statement.find((s) => s.Sid === "DynamoDbReadWrite")!;
+    const rw = policyOf(result, "api").Statement.find((s) => s.Sid === "DynamoDbReadWrite")!;
     expect(rw.Resource.some((r) => r.endsWith(":table/PeopleTableV2"))).to.equal(true);
   });
 });

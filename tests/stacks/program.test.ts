@@ -7,14 +7,13 @@ import { ENV, FUNCTION_ENV, TABLES, gatewayRoutes, keyAttributes, tablesFor, typ
 import { childName } from "../../stacks/naming";
 import { bodyHash } from "../../stacks/openapi";
 import {
-  ACCOUNT, GOOD_SECRETS, REGION, baseConfig, byType, isWireSecret, one, removeRepo, runProgram, tempRepo,
+  ACCOUNT, GOOD_SECRETS, REGION, baseConfig, byType, isWireSecret, one, policyOf, removeRepo, runProgram, tempRepo,
   type Registered, type RunResult,
 } from "./harness";
 
 const T = {
   table: "aws:dynamodb/table:Table",
   fn: "aws:lambda/function:Function",
-  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
   role: "aws:iam/role:Role",
   restApi: "aws:apigateway/restApi:RestApi",
   deployment: "aws:apigateway/deployment:Deployment",
@@ -45,10 +44,6 @@ function routesOf(result: RunResult): string[] {
     }
   }
   return out.sort();
-}
-
-function policyOf(result: RunResult, fn: FunctionName): { Statement: Array<{ Sid: string; Action: string[]; Resource: string[]; Condition?: unknown }> } {
-  return JSON.parse(one(result, T.rolePolicy, `${childName("api", fn)}-policy`).inputs.policy);
 }
 
 /** Every string in the engine-bound inputs that is NOT inside a secret envelope. */
