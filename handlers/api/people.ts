@@ -1,10 +1,9 @@
 // /people routes. Registration is public (CSRF-protected) and never takes a password: the welcome
 // email carries a set-password link. Updates are partial with an optimistic `version` check.
 import { randomUUID } from "node:crypto";
-import { DeleteCommand, PutCommand, QueryCommand } from "../lib/db";
 import { audit } from "../lib/audit";
 import { assertCurrentPassword, createResetToken, revokeResetTokens, SET_PASSWORD_TTL_SECONDS } from "../lib/credentials";
-import { ddb, type Item, isConditionFailure, queryAll, scanPage, table, updateWithVersion } from "../lib/db";
+import { ddb, DeleteCommand, isConditionFailure, type Item, PutCommand, queryAll, QueryCommand, scanPage, table, updateWithVersion } from "../lib/db";
 import { renderEmail, sendEmail } from "../lib/email";
 import { HttpError, json, listReply, noContent, notFound, type Reply } from "../lib/http";
 import { addressItem, findPersonByEmail, getPerson, itemVersion, normaliseEmail, peopleWithEmailAnyCase, personItemDefaults, safePerson } from "../lib/people";

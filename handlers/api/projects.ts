@@ -1,8 +1,7 @@
 // /projects routes. Listing and reading are public; writes are admin-only with a `version` check.
 import { randomUUID } from "node:crypto";
-import { BatchGetCommand, DeleteCommand, PutCommand } from "../lib/db";
 import { audit } from "../lib/audit";
-import { ddb, type Item, isConditionFailure, queryAll, scanPage, table, updateWithVersion } from "../lib/db";
+import { BatchGetCommand, ddb, DeleteCommand, isConditionFailure, type Item, PutCommand, queryAll, scanPage, table, updateWithVersion } from "../lib/db";
 import { HttpError, json, listReply, noContent, notFound, type Reply } from "../lib/http";
 import { itemVersion, safePerson, timestamp } from "../lib/people";
 import { type RequestContext, requirePrincipal } from "../lib/pipeline";

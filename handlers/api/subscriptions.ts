@@ -4,9 +4,8 @@
 // 5 places give exactly 5. Only active subscriptions hold a place: a pending one (the public subscribe
 // flow) takes its place when an admin activates it, with the same atomic check.
 import { createHash } from "node:crypto";
-import { DeleteCommand, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from "../lib/db";
 import { audit } from "../lib/audit";
-import { cancellationCodes, ddb, type Item, isConditionFailure, queryAll, scanPage, table } from "../lib/db";
+import { cancellationCodes, ddb, DeleteCommand, GetCommand, isConditionFailure, type Item, queryAll, QueryCommand, scanPage, table, TransactWriteCommand, UpdateCommand } from "../lib/db";
 import { HttpError, json, listReply, noContent, notFound, rawBody, type Reply } from "../lib/http";
 import { getPerson, timestamp } from "../lib/people";
 import { type RequestContext, requirePrincipal, requireSelfOrAdmin } from "../lib/pipeline";

@@ -10,8 +10,7 @@
 // Unknown emails are counted the same way on a stand-in item in RateLimitTable (keyed by the
 // email's hash, expiring by TTL), so a 423 does not tell an attacker that an account exists.
 import { createHash } from "node:crypto";
-import { GetCommand, UpdateCommand } from "./db";
-import { ddb, type Item, isConditionFailure, table } from "./db";
+import { ddb, GetCommand, isConditionFailure, type Item, table, UpdateCommand } from "./db";
 import { HttpError } from "./http";
 
 export const MAX_FAILED_LOGINS = 5;

@@ -1,6 +1,5 @@
 // Person items: lookups (GetItem by id, EmailIndex by email, never a scan) and the safe view.
-import { GetCommand, QueryCommand, ScanCommand } from "./db";
-import { ddb, type Item, table } from "./db";
+import { ddb, GetCommand, type Item, QueryCommand, ScanCommand, table } from "./db";
 
 /** The only person fields a response may carry (the contract's safe view). */
 export const SAFE_PERSON_FIELDS = [
