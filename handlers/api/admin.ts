@@ -1,8 +1,7 @@
 // Admin routes: dashboard totals with recent audit entries, and admin-initiated password resets.
-import { QueryCommand, UpdateCommand } from "../lib/db";
 import { AUDIT_ACTIONS, audit } from "../lib/audit";
 import { createResetToken, SET_PASSWORD_TTL_SECONDS } from "../lib/credentials";
-import { countAll, ddb, type Item, isConditionFailure, table } from "../lib/db";
+import { countAll, ddb, isConditionFailure, type Item, QueryCommand, table, UpdateCommand } from "../lib/db";
 import { renderEmail, sendEmail } from "../lib/email";
 import { json, notFound, type Reply } from "../lib/http";
 import { getPerson } from "../lib/people";

@@ -1,8 +1,7 @@
 // GET /health: a cheap consistent read of PeopleTable proves the function can reach its data.
-import { GetCommand } from "../lib/db";
 import { SERVICE_NAME } from "../contract";
 import { config } from "../lib/config";
-import { ddb, table } from "../lib/db";
+import { ddb, GetCommand, table } from "../lib/db";
 import { json, type Reply } from "../lib/http";
 import type { RequestContext } from "../lib/pipeline";
 

@@ -1,38 +1,35 @@
 // /people routes. Registration is public (CSRF-protected) and never takes a password: the welcome
 // email carries a set-password link. Updates are partial with an optimistic `version` check.
 import { randomUUID } from "node:crypto";
-import { DeleteCommand, PutCommand, QueryCommand } from "../lib/db";
 import { audit } from "../lib/audit";
 import { assertCurrentPassword, createResetToken, revokeResetTokens, SET_PASSWORD_TTL_SECONDS } from "../lib/credentials";
-import { ddb, type Item, isConditionFailure, queryAll, scanPage, table, updateWithVersion } from "../lib/db";
+import { ddb, DeleteCommand, isConditionFailure, type Item, PutCommand, queryAll, QueryCommand, scanPage, table, updateWithVersion } from "../lib/db";
 import { renderEmail, sendEmail } from "../lib/email";
 import { HttpError, json, listReply, noContent, notFound, type Reply } from "../lib/http";
 import { addressItem, findPersonByEmail, getPerson, itemVersion, normaliseEmail, peopleWithEmailAnyCase, personItemDefaults, safePerson } from "../lib/people";
 import { type RequestContext, requirePrincipal, requireSelfOrAdmin } from "../lib/pipeline";
 import { endSessionsOf } from "../lib/sessions";
-import { emailField, isoDate, nonEmpty, pageQuery, passwordInput } from "../lib/validation";
+import { emailField, isoDate, maxText, nonEmpty, pageQuery, passwordInput, phoneField } from "../lib/validation";
 import * as z from "../lib/zod";
 import { removeSubscription, subscriptionView } from "./subscriptions";
 
-const text = (max: number) => z.string().check(z.maxLength(max));
 // `zipCode` is accepted as another name for `postalCode` (registry-api 3b58af3's model used it).
 const Address = z.strictObject({
-  street: z.optional(text(200)),
-  city: z.optional(text(100)),
-  state: z.optional(text(100)),
-  country: z.optional(text(100)),
-  postalCode: z.optional(text(20)),
-  zipCode: z.optional(text(20)),
+  street: z.optional(maxText(200)),
+  city: z.optional(maxText(100)),
+  state: z.optional(maxText(100)),
+  country: z.optional(maxText(100)),
+  postalCode: z.optional(maxText(20)),
+  zipCode: z.optional(maxText(20)),
 });
 // "" means unknown: the person view reports unknown values that way, so a client may send them back.
 const dateOfBirth = z.union([z.literal(""), isoDate.check(z.refine((s) => s <= new Date().toISOString().slice(0, 10), "Must not be in the future"))]);
-const phone = z.string().check(z.maxLength(40));
 
 const CreatePerson = z.strictObject({
   firstName: nonEmpty(100),
   lastName: nonEmpty(100),
   email: emailField,
-  phone: z.optional(phone),
+  phone: z.optional(phoneField),
   dateOfBirth: z.optional(dateOfBirth),
   address: z.optional(Address),
 });
@@ -42,7 +39,7 @@ const profileUpdate = {
   lastName: z.optional(nonEmpty(100)),
   email: z.optional(emailField),
   // null clears an optional field.
-  phone: z.optional(z.nullable(phone)),
+  phone: z.optional(z.nullable(phoneField)),
   dateOfBirth: z.optional(z.nullable(dateOfBirth)),
   address: z.optional(z.nullable(Address)),
   // Optional: when given it must match (409 CONFLICT); without it the last writer wins.

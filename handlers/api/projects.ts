@@ -1,21 +1,19 @@
 // /projects routes. Listing and reading are public; writes are admin-only with a `version` check.
 import { randomUUID } from "node:crypto";
-import { BatchGetCommand, DeleteCommand, PutCommand } from "../lib/db";
 import { audit } from "../lib/audit";
-import { ddb, type Item, isConditionFailure, queryAll, scanPage, table, updateWithVersion } from "../lib/db";
+import { BatchGetCommand, ddb, DeleteCommand, isConditionFailure, type Item, PutCommand, queryAll, scanPage, table, updateWithVersion } from "../lib/db";
 import { HttpError, json, listReply, noContent, notFound, type Reply } from "../lib/http";
 import { itemVersion, safePerson, timestamp } from "../lib/people";
 import { type RequestContext, requirePrincipal } from "../lib/pipeline";
-import { isoDateOrDateTime, nonEmpty, pageQuery } from "../lib/validation";
+import { isoDateOrDateTime, maxText, nonEmpty, pageQuery } from "../lib/validation";
 import * as z from "../lib/zod";
-import { getProject } from "./subscriptions";
+import { getProject, subscriptionView } from "./subscriptions";
 
 export const PROJECT_STATUSES = ["active", "inactive", "completed", "cancelled"] as const;
 
-const text = (max: number) => z.string().check(z.maxLength(max));
 const projectFields = {
   name: nonEmpty(200),
-  description: text(5000),
+  description: maxText(5000),
   status: z.enum(PROJECT_STATUSES),
   maxParticipants: z.number().check(z.int(), z.gte(0), z.lte(1_000_000)),
   startDate: isoDateOrDateTime,
@@ -23,9 +21,9 @@ const projectFields = {
   // The real clients' model fields (web frontend, registry-api HEAD).
   registrationEndDate: isoDateOrDateTime,
   isEnabled: z.boolean(),
-  category: text(100),
-  location: text(200),
-  requirements: text(5000),
+  category: maxText(100),
+  location: maxText(200),
+  requirements: maxText(5000),
 };
 const CreateProject = z.strictObject({
   name: projectFields.name,
@@ -40,7 +38,7 @@ const CreateProject = z.strictObject({
   location: z.optional(projectFields.location),
   requirements: z.optional(projectFields.requirements),
   // The frontend's form sends one; the server always records the caller instead.
-  createdBy: z.optional(text(200)),
+  createdBy: z.optional(maxText(200)),
 });
 const UpdateProject = z.strictObject({
   name: z.optional(projectFields.name),
@@ -67,12 +65,12 @@ function assertDateOrder(start: unknown, end: unknown): void {
   }
 }
 
-/** A project as clients read it; projects written by the registry-api app lack version, counter and flag. */
 /** What a project shows to anyone (the list and read routes are public): the model's fields, never the raw item. */
 const PUBLIC_PROJECT_FIELDS = [
   "id", "name", "status", "maxParticipants", "startDate", "endDate", "registrationEndDate", "category", "location", "requirements", "createdBy",
 ] as const;
 
+/** A project as clients read it; projects written by the registry-api app lack version, counter and flag. */
 export const projectView = (item: Item): Item => {
   const view: Item = {};
   for (const field of PUBLIC_PROJECT_FIELDS) if (item[field] !== undefined && item[field] !== null) view[field] = item[field];
@@ -177,15 +175,8 @@ export async function listSubscribers(ctx: RequestContext): Promise<Reply> {
   // One row per subscription: the person's safe view with the subscription's fields beside it.
   const subscribers = subs.map((s) => {
     const person = people.get(String(s.personId)) ?? { id: s.personId };
-    const status = typeof s.status === "string" ? s.status : "active";
-    return {
-      ...safePerson(person),
-      subscriptionId: s.id,
-      status,
-      subscriptionStatus: status,
-      notes: typeof s.notes === "string" ? s.notes : "",
-      subscribedAt: timestamp(s.createdAt),
-    };
+    const { status, notes, subscribedAt } = subscriptionView(s);
+    return { ...safePerson(person), subscriptionId: s.id, status, subscriptionStatus: status, notes, subscribedAt };
   });
   return listReply(subscribers, { complete: true });
 }

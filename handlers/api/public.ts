@@ -4,10 +4,10 @@
 import { HttpError, json, type Reply } from "../lib/http";
 import { findPersonByEmail } from "../lib/people";
 import type { RequestContext } from "../lib/pipeline";
-import { emailField, nonEmpty, uuidV4 } from "../lib/validation";
+import { emailField, nonEmpty, phoneField, uuidV4 } from "../lib/validation";
 import * as z from "../lib/zod";
 import { insertPerson } from "./people";
-import { findSubscription, getProject, subscribe, subscriptionView } from "./subscriptions";
+import { findSubscription, getProject, notesField, subscribe, subscriptionView } from "./subscriptions";
 
 const CheckEmail = z.strictObject({ email: emailField });
 const CheckSubscription = z.strictObject({ email: emailField, projectId: uuidV4 });
@@ -18,10 +18,10 @@ const PublicSubscribe = z.strictObject({
     firstName: z.optional(nonEmpty(100)),
     lastName: z.optional(nonEmpty(100)),
     email: emailField,
-    phone: z.optional(z.string().check(z.maxLength(40))),
+    phone: z.optional(phoneField),
   }),
   projectId: uuidV4,
-  notes: z.optional(z.string().check(z.maxLength(2000))),
+  notes: z.optional(notesField),
 });
 
 /** First and last name from the subscribe form: either `name` or both parts, never a mix. */

@@ -4,32 +4,32 @@
 // 5 places give exactly 5. Only active subscriptions hold a place: a pending one (the public subscribe
 // flow) takes its place when an admin activates it, with the same atomic check.
 import { createHash } from "node:crypto";
-import { DeleteCommand, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from "../lib/db";
 import { audit } from "../lib/audit";
-import { cancellationCodes, ddb, type Item, isConditionFailure, queryAll, scanPage, table } from "../lib/db";
+import { cancellationCodes, ddb, DeleteCommand, GetCommand, isConditionFailure, type Item, queryAll, QueryCommand, scanPage, table, TransactWriteCommand, UpdateCommand } from "../lib/db";
 import { HttpError, json, listReply, noContent, notFound, rawBody, type Reply } from "../lib/http";
 import { getPerson, timestamp } from "../lib/people";
 import { type RequestContext, requirePrincipal, requireSelfOrAdmin } from "../lib/pipeline";
-import { pageQuery, uuidV4 } from "../lib/validation";
+import { maxText, pageQuery, uuidV4 } from "../lib/validation";
 import * as z from "../lib/zod";
 
 export const SUBSCRIPTION_STATUSES = ["active", "pending", "inactive", "cancelled", "completed"] as const;
 
-const notes = z.string().check(z.maxLength(2000));
+/** A subscription's notes (the admin forms and the public subscribe page). */
+export const notesField = maxText(2000);
 // `subscribedBy` is sent by the web frontend; the server records the caller instead.
-const subscribedBy = z.string().check(z.maxLength(200));
+const subscribedBy = maxText(200);
 const CreateSubscription = z.strictObject({
   personId: uuidV4,
   projectId: uuidV4,
   status: z.optional(z.enum(SUBSCRIPTION_STATUSES)),
-  notes: z.optional(notes),
+  notes: z.optional(notesField),
   subscribedBy: z.optional(subscribedBy),
 });
-const SubscribeBody = z.strictObject({ notes: z.optional(notes), subscribedBy: z.optional(subscribedBy) });
-const UpdateSubscription = z.strictObject({ status: z.optional(z.enum(SUBSCRIPTION_STATUSES)), notes: z.optional(notes) });
+const SubscribeBody = z.strictObject({ notes: z.optional(notesField), subscribedBy: z.optional(subscribedBy) });
+const UpdateSubscription = z.strictObject({ status: z.optional(z.enum(SUBSCRIPTION_STATUSES)), notes: z.optional(notesField) });
 
 /** Whether a subscription holds one of the project's places (records without a status are active ones). */
-export const holdsPlace = (sub: Item): boolean => sub.status === undefined || sub.status === "active";
+const holdsPlace = (sub: Item): boolean => sub.status === undefined || sub.status === "active";
 
 /** A subscription as clients read it (the web frontend reads `subscribedAt`). */
 export function subscriptionView(item: Item): Item {
@@ -49,12 +49,11 @@ export async function getProject(id: string): Promise<Item | undefined> {
   return out.Item as Item | undefined;
 }
 
-export async function getSubscription(id: string): Promise<Item | undefined> {
+async function getSubscription(id: string): Promise<Item | undefined> {
   const out = await ddb().send(new GetCommand({ TableName: table("SubscriptionsTable"), Key: { id }, ConsistentRead: true }));
   return out.Item as Item | undefined;
 }
 
-/** Projects written before the counter existed get it once, from their ProjectIndex entries. */
 /**
  * The subscription of this person to this project, whatever wrote it: ours have an id derived from the
  * pair, other clients' (the registry-api) random ones, so look it up through PersonIndex. Every page is
@@ -71,6 +70,7 @@ export async function findSubscription(personId: string, projectId: string): Pro
   return found[0];
 }
 
+/** Projects written before the counter existed get it once, from their ProjectIndex entries. */
 async function ensureSubscriberCount(project: Item): Promise<void> {
   if (typeof project.subscriberCount === "number") return;
   const out = await ddb().send(
@@ -261,10 +261,7 @@ export async function subscribeRoute(ctx: RequestContext): Promise<Reply> {
 export async function unsubscribeRoute(ctx: RequestContext): Promise<Reply> {
   const { id: projectId, personId } = ctx.params;
   requireSelfOrAdmin(ctx, personId);
-  let sub = await getSubscription(subscriptionId(personId, projectId));
-  if (!sub) {
-    sub = await findSubscription(personId, projectId);
-  }
+  const sub = (await getSubscription(subscriptionId(personId, projectId))) ?? (await findSubscription(personId, projectId));
   if (!sub) throw notFound("Subscription");
   return unsubscribeItem(ctx, sub);
 }
@@ -306,13 +303,17 @@ export async function updateSubscription(ctx: RequestContext): Promise<Reply> {
     ExpressionAttributeValues: { ":next": next.status ?? "active", ":notes": typeof next.notes === "string" ? next.notes : "", ":now": now, ...(current.status === undefined ? {} : { ":was": current.status }) },
   };
   const changed = (): HttpError => new HttpError(409, "CONFLICT", "The subscription was changed by someone else; reload it");
-  if (delta === 0) {
+  // The subscription alone, when no place moves (or its project keeps no counter to give one back to).
+  const updateOnly = async (): Promise<void> => {
     try {
       await ddb().send(new UpdateCommand(subscriptionUpdate));
     } catch (err) {
       if (isConditionFailure(err)) throw changed();
       throw err;
     }
+  };
+  if (delta === 0) {
+    await updateOnly();
   } else {
     const project = await getProject(String(current.projectId));
     if (project) await ensureSubscriberCount(project);
@@ -336,12 +337,7 @@ export async function updateSubscription(ctx: RequestContext): Promise<Reply> {
         throw new HttpError(409, "PROJECT_FULL", "The project has no places left");
       }
       // Giving a place back to a project that is gone (or keeps no counter): only the subscription changes.
-      try {
-        await ddb().send(new UpdateCommand(subscriptionUpdate));
-      } catch (e) {
-        if (isConditionFailure(e)) throw changed();
-        throw e;
-      }
+      await updateOnly();
     }
   }
   const admin = requirePrincipal(ctx);

@@ -1,7 +1,6 @@
 // Audit log (AuditLogsTable). Writing an entry never fails the request; details never carry secrets.
 import { randomUUID } from "node:crypto";
-import { PutCommand } from "./db";
-import { ddb, table } from "./db";
+import { ddb, PutCommand, table } from "./db";
 import { type Logger, redact } from "./log";
 
 export const AUDIT_ACTIONS = [

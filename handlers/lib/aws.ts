@@ -91,6 +91,25 @@ export function environmentRegion(fallback?: string): string {
   return region;
 }
 
+/**
+ * A POST of JSON to an AWS service from a function: region and role credentials from the environment,
+ * the regional endpoint `https://<host>.<region>.amazonaws.com` unless `endpointVariable` (the SDK's own
+ * AWS_ENDPOINT_URL_<SERVICE> setting) points elsewhere, e.g. at a local stand-in.
+ */
+export async function functionCall(call: { service: string; host: string; endpointVariable: string; path: string; headers: Record<string, string>; body: unknown }): Promise<AwsResponse> {
+  const region = environmentRegion();
+  return awsRequest({
+    service: call.service,
+    region,
+    endpoint: new URL(process.env[call.endpointVariable] || `https://${call.host}.${region}.amazonaws.com`),
+    method: "POST",
+    path: call.path,
+    headers: call.headers,
+    body: JSON.stringify(call.body),
+    credentials: environmentCredentials(),
+  });
+}
+
 // One keep-alive agent per scheme. TLS is loaded only for an https endpoint (DynamoDB Local is http).
 const agents: { "http:"?: http.Agent; "https:"?: http.Agent } = {};
 let https: typeof Https | undefined;

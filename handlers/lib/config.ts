@@ -7,7 +7,7 @@
 // reads them once per cold start and again after SECRET_CACHE_MS (so a rotated value is picked up).
 // Locally the target sets the values themselves and SSM is never called.
 import { BCRYPT_COST_DEFAULT, ENV, JWT_EXPIRATION_HOURS_DEFAULT, SECRET_PARAMETERS, TABLES, type TableName } from "../contract";
-import { awsRequest, environmentCredentials, environmentRegion } from "./aws";
+import { functionCall } from "./aws";
 
 export const MIN_SECRET_LENGTH = 32;
 
@@ -74,21 +74,15 @@ export async function resolveSecrets(nowMs = Date.now()): Promise<void> {
   return resolving;
 }
 
-/**
- * SSM GetParameter, decrypted (JSON 1.1, signed with the function's role credentials).
- * AWS_ENDPOINT_URL_SSM (the SDK's own setting for it) points it elsewhere, e.g. at a local stand-in.
- */
+/** SSM GetParameter, decrypted (JSON 1.1); AWS_ENDPOINT_URL_SSM points it at a local stand-in. */
 async function getParameter(name: string): Promise<unknown> {
-  const region = environmentRegion();
-  const out = await awsRequest({
+  const out = await functionCall({
     service: "ssm",
-    region,
-    endpoint: new URL(process.env.AWS_ENDPOINT_URL_SSM || `https://ssm.${region}.amazonaws.com`),
-    method: "POST",
+    host: "ssm",
+    endpointVariable: "AWS_ENDPOINT_URL_SSM",
     path: "/",
     headers: { "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AmazonSSM.GetParameter" },
-    body: JSON.stringify({ Name: name, WithDecryption: true }),
-    credentials: environmentCredentials(),
+    body: { Name: name, WithDecryption: true },
   });
   return (out.body.Parameter as { Value?: unknown } | undefined)?.Value;
 }

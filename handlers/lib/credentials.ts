@@ -3,9 +3,8 @@
 // At most one link is outstanding per person: a newer link, a password change or an email change
 // revokes the older ones, so a link read from an old mailbox is worthless afterwards.
 import { createHash, randomBytes } from "node:crypto";
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "./db";
 import { config } from "./config";
-import { ddb, type Item, isConditionFailure, queryAll, table } from "./db";
+import { ddb, DeleteCommand, GetCommand, isConditionFailure, type Item, PutCommand, queryAll, QueryCommand, table, UpdateCommand } from "./db";
 import { HttpError } from "./http";
 import { accountLocked, claimLoginAttempt, personSubject, recordSuccessfulLogin } from "./lockout";
 import { hashPassword, isBcryptHash, verifyPassword } from "./passwords";

@@ -3,9 +3,8 @@
 // marks a token used; a second use fails the condition).
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { RouteSpec } from "../contract";
-import { PutCommand } from "./db";
 import { config } from "./config";
-import { ddb, isConditionFailure, table } from "./db";
+import { ddb, isConditionFailure, PutCommand, table } from "./db";
 import { HttpError } from "./http";
 
 export const CSRF_TTL_SECONDS = 3600;

@@ -184,17 +184,23 @@ export async function scanPage(name: TableName, limit: number, nextToken: string
   return { items: (out.Items ?? []) as Item[], ...(token ? { nextToken: token } : {}) };
 }
 
-/** Every item of a query, following LastEvaluatedKey (per-person and per-project lists are complete). */
-export async function queryAll(input: QueryCommandInput): Promise<Item[]> {
+/** Every item of a paged read: `page` is called with each LastEvaluatedKey until there is none. */
+async function allPages(page: (start: Record<string, unknown> | undefined) => Promise<{ Items?: Record<string, unknown>[]; LastEvaluatedKey?: Record<string, unknown> }>): Promise<Item[]> {
   const items: Item[] = [];
   let start: Record<string, unknown> | undefined;
   do {
-    const out = await ddb().send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+    const out = await page(start);
     items.push(...((out.Items ?? []) as Item[]));
     start = out.LastEvaluatedKey;
   } while (start);
   return items;
 }
+
+/** Every item of a query, following LastEvaluatedKey (per-person and per-project lists are complete). */
+export const queryAll = (input: QueryCommandInput): Promise<Item[]> => allPages((start) => ddb().send(new QueryCommand({ ...input, ExclusiveStartKey: start })));
+
+/** Every item of a scan, following LastEvaluatedKey. */
+export const scanAll = (input: ScanCommandInput): Promise<Item[]> => allPages((start) => ddb().send(new ScanCommand({ ...input, ExclusiveStartKey: start })));
 
 /** Count every item of a table (paginated COUNT scan). */
 export async function countAll(name: TableName, extra: Partial<ScanCommandInput> = {}): Promise<number> {

@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { awsRequest, environmentCredentials, environmentRegion } from "./aws";
+import { functionCall } from "./aws";
 import { config } from "./config";
 import { ddb, PutCommand, table } from "./db";
 import type { Logger } from "./log";
@@ -51,25 +51,19 @@ export function renderEmail(template: EmailTemplate, vars: { firstName?: string;
   }
 }
 
-/**
- * SES v2 SendEmail (REST JSON) signed with the function's role credentials. AWS_ENDPOINT_URL_SESV2 (the
- * SDK's own setting for it) points it elsewhere, e.g. at a local stand-in.
- */
+/** SES v2 SendEmail (REST JSON); AWS_ENDPOINT_URL_SESV2 points it at a local stand-in. */
 export async function sendWithSes(from: string, message: EmailMessage): Promise<string | undefined> {
-  const region = environmentRegion();
-  const out = await awsRequest({
+  const out = await functionCall({
     service: "ses",
-    region,
-    endpoint: new URL(process.env.AWS_ENDPOINT_URL_SESV2 || `https://email.${region}.amazonaws.com`),
-    method: "POST",
+    host: "email",
+    endpointVariable: "AWS_ENDPOINT_URL_SESV2",
     path: "/v2/email/outbound-emails",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({
+    body: {
       FromEmailAddress: from,
       Destination: { ToAddresses: [message.to] },
       Content: { Simple: { Subject: { Data: message.subject, Charset: "UTF-8" }, Body: { Text: { Data: message.text, Charset: "UTF-8" } } } },
-    }),
-    credentials: environmentCredentials(),
+    },
   });
   return typeof out.body.MessageId === "string" ? out.body.MessageId : undefined;
 }

@@ -10,8 +10,7 @@
 // Unknown emails are counted the same way on a stand-in item in RateLimitTable (keyed by the
 // email's hash, expiring by TTL), so a 423 does not tell an attacker that an account exists.
 import { createHash } from "node:crypto";
-import { GetCommand, UpdateCommand } from "./db";
-import { ddb, type Item, isConditionFailure, table } from "./db";
+import { ddb, GetCommand, isConditionFailure, type Item, table, UpdateCommand } from "./db";
 import { HttpError } from "./http";
 
 export const MAX_FAILED_LOGINS = 5;
@@ -147,6 +146,7 @@ export async function recordSuccessfulLogin(subject: LockSubject, claim: Extract
     names[`#r${i}`] = k;
     return `#r${i}`;
   });
+  const removeClause = removes.length ? ` REMOVE ${removes.join(", ")}` : "";
   const notLockedByOthers = claim.setLock
     ? "accountLockedUntil = :mine"
     : "(attribute_not_exists(accountLockedUntil) OR accountLockedUntil <= :nowIso)";
@@ -160,13 +160,13 @@ export async function recordSuccessfulLogin(subject: LockSubject, claim: Extract
     },
     {
       // Later attempts are in flight: their slots stay counted, only this one is given back.
-      update: `SET ${["failedLoginAttempts = failedLoginAttempts - :one", ...sets].join(", ")}${removes.length ? ` REMOVE ${removes.join(", ")}` : ""}`,
+      update: `SET ${["failedLoginAttempts = failedLoginAttempts - :one", ...sets].join(", ")}${removeClause}`,
       condition: "attribute_exists(id) AND failedLoginAttempts > :zero AND failedLoginWindowStart = :ws AND (attribute_not_exists(accountLockedUntil) OR accountLockedUntil <= :nowIso)",
       values: { ":one": 1, ":zero": 0, ":ws": claim.windowStart, ":nowIso": new Date(nowMs).toISOString() },
     },
     {
       // Locked by another attempt, or the window moved on: the counter is not this attempt's to change.
-      update: sets.length ? `SET ${sets.join(", ")}${removes.length ? ` REMOVE ${removes.join(", ")}` : ""}` : "",
+      update: sets.length ? `SET ${sets.join(", ")}${removeClause}` : "",
       condition: "attribute_exists(id)",
       values: {},
     },

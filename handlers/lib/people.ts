@@ -1,6 +1,5 @@
 // Person items: lookups (GetItem by id, EmailIndex by email, never a scan) and the safe view.
-import { GetCommand, QueryCommand, ScanCommand } from "./db";
-import { ddb, type Item, table } from "./db";
+import { ddb, GetCommand, type Item, QueryCommand, scanAll, table } from "./db";
 
 /** The only person fields a response may carry (the contract's safe view). */
 export const SAFE_PERSON_FIELDS = [
@@ -132,14 +131,6 @@ export const isActivePerson = (item: Item): boolean => item.isActive !== false;
  */
 export async function peopleWithEmailAnyCase(email: string): Promise<Item[]> {
   const wanted = normaliseEmail(email);
-  const found: Item[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await ddb().send(
-      new ScanCommand({ TableName: table("PeopleTable"), ProjectionExpression: "id, email, createdAt", ConsistentRead: true, ExclusiveStartKey: start }),
-    );
-    for (const item of out.Items ?? []) if (typeof item.email === "string" && normaliseEmail(item.email) === wanted) found.push(item as Item);
-    start = out.LastEvaluatedKey;
-  } while (start);
-  return found;
+  const all = await scanAll({ TableName: table("PeopleTable"), ProjectionExpression: "id, email, createdAt", ConsistentRead: true });
+  return all.filter((item) => typeof item.email === "string" && normaliseEmail(item.email) === wanted);
 }

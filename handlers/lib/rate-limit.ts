@@ -1,9 +1,8 @@
 // Fixed-window rate limits as atomic DynamoDB counters (UpdateItem ADD: no read-then-write race),
 // keyed by route, window, client IP and, where the rule says so, the email. Auth routes fail closed.
 import { createHash } from "node:crypto";
-import { UpdateCommand } from "./db";
 import { RATE_LIMITS, type RateLimitRule, type RouteSpec } from "../contract";
-import { ddb, table } from "./db";
+import { ddb, table, UpdateCommand } from "./db";
 import { HttpError } from "./http";
 import type { Logger } from "./log";
 

@@ -1,7 +1,6 @@
 // Sessions (SessionTrackingTable): a token is only good while its `sid` is active, so logout,
 // password changes and resets really end sessions. Field names are shared with the registry-api app.
-import { GetCommand, PutCommand, UpdateCommand } from "./db";
-import { ddb, type Item, isConditionFailure, queryAll, table } from "./db";
+import { ddb, GetCommand, isConditionFailure, type Item, PutCommand, queryAll, table, UpdateCommand } from "./db";
 
 /** Record a session whose id is already in a signed token; `expSeconds` is the token's exp (the TTL). */
 export async function createSessionWithId(sessionId: string, userId: string, expSeconds: number, client: { ip: string; userAgent: string }): Promise<string> {

@@ -11,6 +11,10 @@ export { isUuidV4, issuesToDetails, validate } from "./validate";
 export const uuidV4 = z.string().check(z.regex(UUID_V4, "Must be a UUID v4"));
 export const emailField = z.string().check(z.maxLength(254), z.email());
 export const nonEmpty = (max: number) => z.string().check(z.minLength(1), z.maxLength(max), z.refine((s) => s.trim().length > 0, "Must not be blank"));
+/** Any string of at most `max` characters, "" included. */
+export const maxText = (max: number) => z.string().check(z.maxLength(max));
+/** A phone number as given ("" means unknown): registration, profile updates and the public subscribe page. */
+export const phoneField = maxText(40);
 
 /** A calendar date `YYYY-MM-DD` that exists. */
 export const isoDate = z.string().check(
