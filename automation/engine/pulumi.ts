@@ -23,7 +23,7 @@ import {
   type UpOptions,
   type UpResult,
 } from "@pulumi/pulumi/automation";
-import { CommandFailure, type Logger } from "../command";
+import { CommandFailure, errorLine, type Logger } from "../command";
 import { buildPreviewDiff, countsLine, type PreviewDiff } from "./diff";
 
 // The SDK's types other modules use, so they never import the SDK themselves (engine events: ./events).
@@ -390,7 +390,7 @@ export async function checkNoChanges(stack: EngineStack, opts: EngineRunOptions)
   } catch (err) {
     if (err instanceof EngineInterruptedError) throw err;
     const changed = diffOfFailure(err);
-    return `a preview right after the update did not come back clean: ${changed ? countsLine(changed.counts) : firstLine(err)}`;
+    return `a preview right after the update did not come back clean: ${changed ? countsLine(changed.counts) : errorLine(err)}`;
   }
 }
 
@@ -514,11 +514,7 @@ export async function recordDeployedCommit(stack: Pick<EngineStack, "setTag">, c
     await stack.setTag(LAST_DEPLOYED_COMMIT_TAG, commit.toLowerCase());
     return true;
   } catch (err) {
-    log.warn(`could not tag the stack with the deployed commit (${firstLine(err)}); the stack history still names it`);
+    log.warn(`could not tag the stack with the deployed commit (${errorLine(err)}); the stack history still names it`);
     return false;
   }
-}
-
-function firstLine(err: unknown): string {
-  return ((err as Error)?.message ?? String(err)).split("\n")[0];
 }
