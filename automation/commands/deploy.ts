@@ -380,10 +380,10 @@ function sameVersions(a: FunctionVersions, b: FunctionVersions): boolean {
 
 /** One line for the Markdown report on how `live` moved (undefined when there is nothing to say). */
 export function promotionNotice(p: Promotion): string | undefined {
-  if (p.status === "promoted") return `> ✅ **live** moved to ${versionsLine(p.live ?? undefined)} (was ${versionsLine(p.previous ?? undefined)}).`;
-  if (p.status === "not-promoted") return `> ⛔ **Not promoted:** the new versions (${versionsLine(p.candidate ?? undefined)}) failed their smoke tests on the candidate stage; **live** stays at ${versionsLine(p.previous ?? undefined)}.`;
-  if (p.status === "rolled-back") return `> ↩️ **Rolled back:** smoke tests failed on the live stage after **live** moved to ${versionsLine(p.candidate ?? undefined)}; **live** is back at ${versionsLine(p.live ?? undefined)}.`;
-  if (p.status === "rollback-failed") return `> 🚨 **Rollback failed:** **live** is still at ${versionsLine(p.candidate ?? undefined)}; move it back to ${versionsLine(p.previous ?? undefined)} by hand.`;
+  if (p.status === "promoted") return `> ✅ **live** moved to ${versionsLine(p.live)} (was ${versionsLine(p.previous)}).`;
+  if (p.status === "not-promoted") return `> ⛔ **Not promoted:** the new versions (${versionsLine(p.candidate)}) failed their smoke tests on the candidate stage; **live** stays at ${versionsLine(p.previous)}.`;
+  if (p.status === "rolled-back") return `> ↩️ **Rolled back:** smoke tests failed on the live stage after **live** moved to ${versionsLine(p.candidate)}; **live** is back at ${versionsLine(p.live)}.`;
+  if (p.status === "rollback-failed") return `> 🚨 **Rollback failed:** **live** is still at ${versionsLine(p.candidate)}; move it back to ${versionsLine(p.previous)} by hand.`;
   return undefined;
 }
 
@@ -462,7 +462,7 @@ export const command: CommandSpec = {
       });
       const lines = [
         `deploy of ${result.stack}: ${result.status.toUpperCase()} (${countsLine(result.resource_changes)})`,
-        `live: ${versionsLine(result.live_versions ?? undefined)} (${result.promotion.status})`,
+        `live: ${versionsLine(result.live_versions)} (${result.promotion.status})`,
         `smoke: ${result.smoke.status}${result.smoke.reason ? ` (${result.smoke.reason})` : ""}; invalidation: ${result.invalidation.status} (${result.invalidation.reason})`,
         ...result.warnings.map((w) => `warning: ${w}`),
         `reports: ${Object.values(result.reports).map((f) => path.basename(f)).join(", ")} in ${ctx.reportsDir}`,

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { parse as parseYaml } from "yaml";
 import { BCRYPT_COST_DEFAULT } from "../../handlers/contract";
-import { CommandFailure, type CommandSpec, errorLine, existingDirsOption, intOption, type Logger, type OptionValues, stringOption, UsageError, writeReport } from "../command";
+import { CommandFailure, type CommandSpec, errorLine, existingDirsOption, intOption, type OptionValues, type StackRunOptions, stringOption, UsageError, writeReport } from "../command";
 import { resolvePullRequest, type UpsertResult, upsertPullRequestComment } from "../engine/github";
 import { seedAdmin } from "../local/target";
 import {
@@ -87,12 +87,8 @@ async function generatedSecrets(stack: EngineStack): Promise<ConfigMap> {
   return config;
 }
 
-interface ReviewBase {
-  repoRoot: string;
-  reportsDir: string;
-  env: NodeJS.ProcessEnv;
-  log: Logger;
-  signal: AbortSignal;
+/** What every review action takes: a stack run's options; the action picks or lists the stack itself. */
+interface ReviewBase extends Omit<StackRunOptions, "stackName"> {
   retry?: RetryPolicy;
   progress?: (text: string) => void;
 }
@@ -203,7 +199,7 @@ export function renderReviewComment(result: ReviewUpResult, changes?: string): s
     `- API: ${result.api_url ?? "not deployed"}`,
     ...(result.frontend_url ? [`- Frontend: ${result.frontend_url}`] : []),
     `- Smoke tests (write cycle included): ${smoke}`,
-    `- Live versions: ${versionsLine(result.live_versions ?? undefined)}`,
+    `- Live versions: ${versionsLine(result.live_versions)}`,
     ...(result.error ? ["", `> ⛔ ${result.error}`] : []),
     "",
     "The stack is destroyed when the pull request closes.",

@@ -321,18 +321,28 @@ export interface EngineUpResult extends EnginePreviewResult {
   result: UpResult["summary"]["result"] | "unknown";
 }
 
-function engineOptions(opts: EngineRunOptions, events: EngineEvent[], signal: AbortSignal) {
+/** What every engine operation takes: output, events, cancellation. */
+function baseEngineOptions(opts: EngineRunOptions, events: EngineEvent[], signal: AbortSignal) {
   const progress = opts.progress ?? ((text: string) => process.stderr.write(text));
   return {
     color: "never" as const,
     suppressProgress: opts.ci ?? false,
-    diff: false,
     onEvent: (e: EngineEvent) => events.push(e),
     onOutput: progress,
     onError: progress,
     signal,
+  };
+}
+
+const messageOption = (opts: EngineRunOptions) => (opts.message ? { message: opts.message } : {});
+
+/** Preview and update: the base, plus no diff rendering, the policy packs and the history message. */
+function engineOptions(opts: EngineRunOptions, events: EngineEvent[], signal: AbortSignal) {
+  return {
+    ...baseEngineOptions(opts, events, signal),
+    diff: false,
     ...(opts.policyPacks?.length ? { policyPacks: opts.policyPacks } : {}),
-    ...(opts.message ? { message: opts.message } : {}),
+    ...messageOption(opts),
   };
 }
 
@@ -402,8 +412,7 @@ export async function refreshPreview(stack: EngineStack, opts: EngineRunOptions)
   let events: EngineEvent[] = [];
   const result = await withEngineRetry("refresh preview", stack.name, (signal) => {
     events = [];
-    const { diff: _diff, policyPacks: _packs, message: _message, ...base } = engineOptions(opts, events, signal) as ReturnType<typeof engineOptions> & { policyPacks?: string[]; message?: string };
-    return stack.refresh({ ...base, previewOnly: true });
+    return stack.refresh({ ...baseEngineOptions(opts, events, signal), previewOnly: true });
   }, opts);
   return { events, changeSummary: { ...(result.summary?.resourceChanges ?? {}) } };
 }
@@ -413,8 +422,7 @@ export async function destroyStack(stack: EngineStack, opts: EngineRunOptions): 
   let events: EngineEvent[] = [];
   const result = await withEngineRetry("destroy", stack.name, (signal) => {
     events = [];
-    const { diff: _diff, policyPacks: _packs, ...base } = engineOptions(opts, events, signal) as ReturnType<typeof engineOptions> & { policyPacks?: string[] };
-    return stack.destroy(base);
+    return stack.destroy({ ...baseEngineOptions(opts, events, signal), ...messageOption(opts) });
   }, opts);
   return { events, changeSummary: { ...(result.summary?.resourceChanges ?? {}) } };
 }
@@ -447,7 +455,7 @@ export async function pinLiveVersions(stack: Pick<EngineStack, "setAllConfig">, 
 }
 
 /** "api v7, auth v3". */
-export function versionsLine(versions: FunctionVersions | undefined): string {
+export function versionsLine(versions: FunctionVersions | null | undefined): string {
   return versions ? ALIASED_FUNCTIONS.map((fn) => `${fn} v${versions[fn]}`).join(", ") : "unknown";
 }
 
