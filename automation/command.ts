@@ -84,6 +84,11 @@ export function parseCommandArgs(spec: Pick<CommandSpec, "name" | "options" | "a
   return values;
 }
 
+/** The first line of an error's message (or of the thrown value), for one-line reports and logs. */
+export function errorLine(err: unknown): string {
+  return ((err as Error)?.message ?? String(err)).split("\n")[0];
+}
+
 /** A failure the user can act on: printed as one line, exit code 1 (or the given one). */
 export class CommandFailure extends Error {
   override name = "CommandFailure";

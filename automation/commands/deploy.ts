@@ -4,7 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { CloudFrontClient } from "@aws-sdk/client-cloudfront";
-import { CommandFailure, type CommandSpec, existingDirsOption, type Logger, intOption, stringOption, UsageError, writeReport, stackRun, type StackRunOptions } from "../command";
+import { CommandFailure, type CommandSpec, errorLine, existingDirsOption, intOption, stringOption, UsageError, writeReport, stackRun, type StackRunOptions } from "../command";
 import { countsLine, type PreviewDiff, renderPreviewMarkdown } from "../engine/diff";
 import { appendStepSummary } from "../engine/github";
 import { enforceGuard, evaluateGuard, type GuardVerdict, guardNotice } from "../engine/guard";
@@ -227,7 +227,7 @@ export async function runDeploy(opts: DeployRunOptions): Promise<DeployRunResult
   } catch (err) {
     if (err instanceof EngineInterruptedError || signal.aborted) result.status = "cancelled";
     else if (result.status !== "blocked") result.status = "failed";
-    result.error = oneLine(err);
+    result.error = errorLine(err);
     const partial = diffOfFailure(err);
     // A failed or interrupted `up` changed what its events say it started; a failed preview changed nothing.
     if (upStarted && !result.deployed) {
@@ -296,12 +296,12 @@ async function invalidateIfChanged(stack: EngineStack, opts: DeployRunOptions, o
     const created = await opts.log.step("invalidate the CloudFront cache (/*)", () =>
       createInvalidation({ distributionId: stringOutput(outputs, "distributionId")!, callerReference: `people-register-${Date.now()}`, client: opts.cloudFront, signal: opts.signal }),
     );
-    if (decision.fingerprint) await stack.setTag(FRONTEND_FINGERPRINT_TAG, decision.fingerprint).catch((err) => warnings.push(`could not record the frontend fingerprint: ${oneLine(err)}`));
+    if (decision.fingerprint) await stack.setTag(FRONTEND_FINGERPRINT_TAG, decision.fingerprint).catch((err) => warnings.push(`could not record the frontend fingerprint: ${errorLine(err)}`));
     return { status: "created", reason: decision.reason, id: created.id };
   } catch (err) {
     if (opts.signal.aborted) throw err;
     // The deployment stands; the next deploy retries the invalidation because no fingerprint was recorded.
-    warnings.push(`CloudFront invalidation failed (${oneLine(err)}); cached frontend files may be stale until it succeeds`);
+    warnings.push(`CloudFront invalidation failed (${errorLine(err)}); cached frontend files may be stale until it succeeds`);
     opts.log.warn(warnings.at(-1)!);
     return { status: "failed", reason: warnings.at(-1)! };
   }
@@ -369,7 +369,7 @@ async function promote(
   } catch (err) {
     if (opts.signal.aborted) throw err;
     promotion.status = "rollback-failed";
-    result.error = `smoke tests failed on the live stage after live moved to ${versionsLine(candidate)}, and moving it back failed (${oneLine(err)}); finish the rollback by hand: pulumi config set --stack ${stack.name} people-register:liveVersions '${JSON.stringify(previous)}' then pulumi up --stack ${stack.name}`;
+    result.error = `smoke tests failed on the live stage after live moved to ${versionsLine(candidate)}, and moving it back failed (${errorLine(err)}); finish the rollback by hand: pulumi config set --stack ${stack.name} people-register:liveVersions '${JSON.stringify(previous)}' then pulumi up --stack ${stack.name}`;
     throw new CommandFailure(result.error);
   }
 }
@@ -380,10 +380,10 @@ function sameVersions(a: FunctionVersions, b: FunctionVersions): boolean {
 
 /** One line for the Markdown report on how `live` moved (undefined when there is nothing to say). */
 export function promotionNotice(p: Promotion): string | undefined {
-  if (p.status === "promoted") return `> ✅ **live** moved to ${versionsLine(p.live ?? undefined)} (was ${versionsLine(p.previous ?? undefined)}).`;
-  if (p.status === "not-promoted") return `> ⛔ **Not promoted:** the new versions (${versionsLine(p.candidate ?? undefined)}) failed their smoke tests on the candidate stage; **live** stays at ${versionsLine(p.previous ?? undefined)}.`;
-  if (p.status === "rolled-back") return `> ↩️ **Rolled back:** smoke tests failed on the live stage after **live** moved to ${versionsLine(p.candidate ?? undefined)}; **live** is back at ${versionsLine(p.live ?? undefined)}.`;
-  if (p.status === "rollback-failed") return `> 🚨 **Rollback failed:** **live** is still at ${versionsLine(p.candidate ?? undefined)}; move it back to ${versionsLine(p.previous ?? undefined)} by hand.`;
+  if (p.status === "promoted") return `> ✅ **live** moved to ${versionsLine(p.live)} (was ${versionsLine(p.previous)}).`;
+  if (p.status === "not-promoted") return `> ⛔ **Not promoted:** the new versions (${versionsLine(p.candidate)}) failed their smoke tests on the candidate stage; **live** stays at ${versionsLine(p.previous)}.`;
+  if (p.status === "rolled-back") return `> ↩️ **Rolled back:** smoke tests failed on the live stage after **live** moved to ${versionsLine(p.candidate)}; **live** is back at ${versionsLine(p.live)}.`;
+  if (p.status === "rollback-failed") return `> 🚨 **Rollback failed:** **live** is still at ${versionsLine(p.candidate)}; move it back to ${versionsLine(p.previous)} by hand.`;
   return undefined;
 }
 
@@ -427,10 +427,6 @@ function defaultPrepare(opts: DeployRunOptions): (preference: HandlerPreference)
   return async (preference) => ({ ...(await prepareIntegration({ repoRoot: opts.repoRoot, preference, log: opts.log, signal: opts.signal, installDependencies: true, env: opts.env })) });
 }
 
-function oneLine(err: unknown): string {
-  return ((err as Error)?.message ?? String(err)).split("\n")[0];
-}
-
 export const command: CommandSpec = {
   name: "deploy",
   summary: "Deploy the stack: detect, prepare, preview, destructive-change guard, up, CloudFront invalidation, smoke tests, reports",
@@ -466,14 +462,14 @@ export const command: CommandSpec = {
       });
       const lines = [
         `deploy of ${result.stack}: ${result.status.toUpperCase()} (${countsLine(result.resource_changes)})`,
-        `live: ${versionsLine(result.live_versions ?? undefined)} (${result.promotion.status})`,
+        `live: ${versionsLine(result.live_versions)} (${result.promotion.status})`,
         `smoke: ${result.smoke.status}${result.smoke.reason ? ` (${result.smoke.reason})` : ""}; invalidation: ${result.invalidation.status} (${result.invalidation.reason})`,
         ...result.warnings.map((w) => `warning: ${w}`),
         `reports: ${Object.values(result.reports).map((f) => path.basename(f)).join(", ")} in ${ctx.reportsDir}`,
       ];
       return { exitCode: result.status === "succeeded" ? 0 : 1, result, summary: lines.join("\n") };
     } catch (err) {
-      return failureOutcome(err, ctx.log, (err as { deployResult?: DeployRunResult }).deployResult ?? { error: oneLine(err) });
+      return failureOutcome(err, ctx.log, (err as { deployResult?: DeployRunResult }).deployResult ?? { error: errorLine(err) });
     }
   },
 };

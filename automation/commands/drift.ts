@@ -4,7 +4,7 @@
 // found. Exit code 0: no drift; 2: drift; 1: the check failed.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { type CommandSpec, type Logger, stringOption, UsageError, writeReport, stackRun, type StackRunOptions } from "../command";
+import { type CommandSpec, errorLine, stringOption, UsageError, writeReport, stackRun, type StackRunOptions } from "../command";
 import { buildDriftReport, driftMarker, type DriftReport, renderDriftMarkdown } from "../engine/drift";
 import { appendStepSummary, upsertIssue } from "../engine/github";
 import { type EngineStack, openStack, PROJECT_NAME, refreshPreview, type RetryPolicy } from "../engine/pulumi";
@@ -88,7 +88,7 @@ export const command: CommandSpec = {
       lines.push(`reports: ${result.files.json}, ${result.files.markdown}`);
       return { exitCode: driftExitCode(result), result, summary: lines.join("\n") };
     } catch (err) {
-      return failureOutcome(err, ctx.log, { error: ((err as Error)?.message ?? String(err)).split("\n")[0] });
+      return failureOutcome(err, ctx.log, { error: errorLine(err) });
     }
   },
 };

@@ -1,6 +1,6 @@
 // `migrate --old-stack CFN_STACK [--stack NAME] [--region REGION] [--dry-run]`: move the CDK stack's tables
 // into the Pulumi stack with backups, an import update, an index update and item-count checks.
-import { type CommandSpec, stringOption, UsageError } from "../command";
+import { type CommandSpec, errorLine, stringOption, UsageError } from "../command";
 import { createClients, MIGRATE_REPORT, type MigrationResult, renderPlan, runMigration } from "../engine/migrate";
 import { openStack } from "../engine/pulumi";
 import { failureOutcome } from "./preview";
@@ -31,7 +31,7 @@ export const command: CommandSpec = {
       const result = await runMigration({ oldStack, clients: createClients(region), stack, region, dryRun, reportsDir: ctx.reportsDir, log: ctx.log, signal: ctx.signal });
       return { exitCode: result.plan.ready ? 0 : 1, result, summary: summarize(result) };
     } catch (err) {
-      return failureOutcome(err, ctx.log, { error: (err as Error).message.split("\n")[0], report: MIGRATE_REPORT });
+      return failureOutcome(err, ctx.log, { error: errorLine(err), report: MIGRATE_REPORT });
     }
   },
 };

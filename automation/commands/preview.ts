@@ -2,7 +2,7 @@
 // as a structured diff (preview.json), Markdown (FILE, the job summary) and optionally one PR comment.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CommandFailure, type CommandOutcome, type CommandSpec, existingDirsOption, type Logger, stringOption, UsageError, writeReport, stackRun, type StackRunOptions } from "../command";
+import { CommandFailure, type CommandOutcome, type CommandSpec, errorLine, existingDirsOption, type Logger, stringOption, UsageError, writeReport, stackRun, type StackRunOptions } from "../command";
 import { countsLine, type PreviewDiff, previewMarker, renderPreviewMarkdown } from "../engine/diff";
 import { appendStepSummary, resolvePullRequest, type UpsertResult, upsertPullRequestComment } from "../engine/github";
 import { evaluateGuard, type GuardFinding, guardNotice } from "../engine/guard";
@@ -78,7 +78,7 @@ export async function runPreview(opts: PreviewRunOptions): Promise<PreviewRunRes
   }
 
   const verdict = evaluateGuard(diff, false);
-  const notices = [guardNotice(verdict), failure ? `> ⛔ **The preview failed:** ${oneLine(failure)}` : undefined].filter((n): n is string => Boolean(n));
+  const notices = [guardNotice(verdict), failure ? `> ⛔ **The preview failed:** ${errorLine(failure)}` : undefined].filter((n): n is string => Boolean(n));
   const markdown = renderPreviewMarkdown(diff, { project: PROJECT_NAME, stack: stack.name, context: commitContext(opts.env), notices });
 
   const files: PreviewRunResult["files"] = { report: "" };
@@ -100,7 +100,7 @@ export async function runPreview(opts: PreviewRunOptions): Promise<PreviewRunRes
   const result: PreviewRunResult = {
     stack: stack.name,
     succeeded: !failure,
-    ...(failure ? { error: oneLine(failure) } : {}),
+    ...(failure ? { error: errorLine(failure) } : {}),
     change_summary: changeSummary,
     changes: diff.changes.length,
     destructive: verdict.findings,
@@ -123,10 +123,6 @@ export async function runPreview(opts: PreviewRunOptions): Promise<PreviewRunRes
 function commitContext(env: NodeJS.ProcessEnv): string | undefined {
   const sha = env.GITHUB_SHA ?? env.CODECATALYST_SOURCE_COMMIT_ID ?? env.CI_COMMIT_SHA;
   return sha && /^[0-9a-f]{7,40}$/i.test(sha) ? `for commit \`${sha.slice(0, 12)}\`` : undefined;
-}
-
-function oneLine(err: unknown): string {
-  return ((err as Error)?.message ?? String(err)).split("\n")[0];
 }
 
 /** Log every line of a multi-line failure (the CLI prints only the first) and turn it into an outcome. */
@@ -170,7 +166,7 @@ export const command: CommandSpec = {
     } catch (err) {
       const partial = (err as { previewResult?: PreviewRunResult }).previewResult;
       const { markdown: _markdown, ...json } = partial ?? ({ markdown: "" } as PreviewRunResult);
-      return failureOutcome(err, ctx.log, partial ? json : { error: oneLine(err) });
+      return failureOutcome(err, ctx.log, partial ? json : { error: errorLine(err) });
     }
   },
 };

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { parse as parseYaml } from "yaml";
 import { BCRYPT_COST_DEFAULT } from "../../handlers/contract";
-import { CommandFailure, type CommandSpec, existingDirsOption, intOption, type Logger, type OptionValues, stringOption, UsageError, writeReport } from "../command";
+import { CommandFailure, type CommandSpec, errorLine, existingDirsOption, intOption, type OptionValues, type StackRunOptions, stringOption, UsageError, writeReport } from "../command";
 import { resolvePullRequest, type UpsertResult, upsertPullRequestComment } from "../engine/github";
 import { seedAdmin } from "../local/target";
 import {
@@ -87,12 +87,8 @@ async function generatedSecrets(stack: EngineStack): Promise<ConfigMap> {
   return config;
 }
 
-interface ReviewBase {
-  repoRoot: string;
-  reportsDir: string;
-  env: NodeJS.ProcessEnv;
-  log: Logger;
-  signal: AbortSignal;
+/** What every review action takes: a stack run's options; the action picks or lists the stack itself. */
+interface ReviewBase extends Omit<StackRunOptions, "stackName"> {
   retry?: RetryPolicy;
   progress?: (text: string) => void;
 }
@@ -173,7 +169,7 @@ export async function runReviewUp(opts: ReviewUpOptions): Promise<ReviewUpResult
     frontend_url: deployed ? stringOutput(deployed.outputs, "frontendUrl") ?? null : null,
     smoke: deployed?.smoke ?? { status: "skipped", reason: "the deployment did not complete" },
     live_versions: deployed?.live_versions ?? null,
-    ...(deployed?.error || failure ? { error: deployed?.error ?? ((failure as Error)?.message ?? String(failure)).split("\n")[0] } : {}),
+    ...(deployed?.error || failure ? { error: deployed?.error ?? errorLine(failure) } : {}),
   };
   const changes = deployed?.reports.changes && fs.existsSync(deployed.reports.changes) ? fs.readFileSync(deployed.reports.changes, "utf8") : undefined;
   const body = renderReviewComment(result, changes);
@@ -203,7 +199,7 @@ export function renderReviewComment(result: ReviewUpResult, changes?: string): s
     `- API: ${result.api_url ?? "not deployed"}`,
     ...(result.frontend_url ? [`- Frontend: ${result.frontend_url}`] : []),
     `- Smoke tests (write cycle included): ${smoke}`,
-    `- Live versions: ${versionsLine(result.live_versions ?? undefined)}`,
+    `- Live versions: ${versionsLine(result.live_versions)}`,
     ...(result.error ? ["", `> ⛔ ${result.error}`] : []),
     "",
     "The stack is destroyed when the pull request closes.",
@@ -310,7 +306,7 @@ export async function runReviewGc(opts: ReviewGcOptions): Promise<{ max_age_days
     } catch (err) {
       if (opts.signal.aborted) throw err;
       entry.action = "failed";
-      entry.reason += `; ${((err as Error)?.message ?? String(err)).split("\n")[0]}`;
+      entry.reason += `; ${errorLine(err)}`;
       opts.log.warn(`${listing.name}: ${entry.reason}`);
     }
   }
@@ -359,7 +355,7 @@ export const command: CommandSpec = {
       const lines = result.stacks.map((s) => `  ${s.action.padEnd(7)} ${s.stack} (${s.reason})`);
       return { exitCode: result.failed ? 1 : 0, result, summary: [`review stacks idle for ${result.max_age_days}+ days${values.yes ? "" : " (listed only; --yes destroys them)"}:`, ...lines].join("\n") };
     } catch (err) {
-      return failureOutcome(err, ctx.log, (err as { reviewResult?: ReviewUpResult }).reviewResult ?? { error: ((err as Error)?.message ?? String(err)).split("\n")[0] });
+      return failureOutcome(err, ctx.log, (err as { reviewResult?: ReviewUpResult }).reviewResult ?? { error: errorLine(err) });
     }
   },
 };

@@ -3,7 +3,7 @@
 // on success and write the four coordination reports (names kept from the old workflow).
 import * as fs from "node:fs";
 import { simpleGit, type SimpleGit } from "simple-git";
-import { formatDuration, type Logger, UsageError, writeReport } from "../command";
+import { errorLine, formatDuration, type Logger, UsageError, writeReport } from "../command";
 import type { ConsumeResult, LoadedTrigger, TriggerStore } from "./trigger";
 
 export const COORDINATION_REPORTS = {
@@ -226,8 +226,6 @@ export interface CoordinationResult {
   error?: string;
 }
 
-const oneLine = (err: unknown) => ((err as Error)?.message ?? String(err)).split("\n")[0];
-
 export async function runCoordination(opts: CoordinationOptions): Promise<{ plan: CoordinationPlan; result: CoordinationResult }> {
   const { log } = opts;
   const now = opts.now ?? (() => new Date());
@@ -243,7 +241,7 @@ export async function runCoordination(opts: CoordinationOptions): Promise<{ plan
   try {
     baseline = await opts.steps.lastDeployedCommit();
   } catch (err) {
-    log.warn(`could not read the last deployed commit: ${oneLine(err)}`);
+    log.warn(`could not read the last deployed commit: ${errorLine(err)}`);
   }
   const infrastructure = await log.step("infrastructure changes", () => detectInfrastructureChanges({ repoRoot: opts.repoRoot, baseCommit: baseline, log, signal: opts.signal }));
   log.info(infrastructure.note);
@@ -301,9 +299,9 @@ export async function runCoordination(opts: CoordinationOptions): Promise<{ plan
       result.steps.sync = { status: "succeeded", detail: `synced ${synced.commit ?? "(unversioned)"}` };
     } catch (err) {
       failed = true;
-      result.steps.sync = { status: "failed", detail: oneLine(err) };
-      result.error = `sync failed: ${oneLine(err)}`;
-      if (!fs.existsSync(reportPath("sync"))) writeReport(opts.reportsDir, COORDINATION_REPORTS.sync, { status: "failed", timestamp: now().toISOString(), error: oneLine(err) });
+      result.steps.sync = { status: "failed", detail: errorLine(err) };
+      result.error = `sync failed: ${errorLine(err)}`;
+      if (!fs.existsSync(reportPath("sync"))) writeReport(opts.reportsDir, COORDINATION_REPORTS.sync, { status: "failed", timestamp: now().toISOString(), error: errorLine(err) });
     }
   } else {
     result.steps.sync.detail = `not needed for ${strategy}`;
@@ -323,8 +321,8 @@ export async function runCoordination(opts: CoordinationOptions): Promise<{ plan
       }
     } catch (err) {
       failed = true;
-      result.steps.deploy = { status: "failed", detail: oneLine(err) };
-      result.error = `deploy failed: ${oneLine(err)}`;
+      result.steps.deploy = { status: "failed", detail: errorLine(err) };
+      result.error = `deploy failed: ${errorLine(err)}`;
     }
   } else {
     result.steps.deploy.detail = steps.deploy ? "not run: the sync failed" : `not needed for ${strategy}`;
@@ -345,9 +343,9 @@ export async function runCoordination(opts: CoordinationOptions): Promise<{ plan
       try {
         consumed = await opts.trigger.consume(loaded, { consumed_at: now().toISOString(), strategy, deployed_commit: result.deployed_commit });
       } catch (err) {
-        consumed = { consumed: false, reason: `could not mark it consumed: ${oneLine(err)}` };
+        consumed = { consumed: false, reason: `could not mark it consumed: ${errorLine(err)}` };
         result.deployment_successful = false;
-        result.error = `the deployment succeeded but the trigger could not be marked consumed (it would fire again): ${oneLine(err)}`;
+        result.error = `the deployment succeeded but the trigger could not be marked consumed (it would fire again): ${errorLine(err)}`;
       }
       result.trigger.consumed = consumed.consumed;
       result.trigger.detail = consumed.consumed ? `consumed: moved to ${consumed.moved_to}` : consumed.reason ?? "not consumed";

@@ -23,7 +23,7 @@ import {
   type UpOptions,
   type UpResult,
 } from "@pulumi/pulumi/automation";
-import { CommandFailure, type Logger } from "../command";
+import { CommandFailure, errorLine, type Logger } from "../command";
 import { buildPreviewDiff, countsLine, type PreviewDiff } from "./diff";
 
 // The SDK's types other modules use, so they never import the SDK themselves (engine events: ./events).
@@ -321,18 +321,28 @@ export interface EngineUpResult extends EnginePreviewResult {
   result: UpResult["summary"]["result"] | "unknown";
 }
 
-function engineOptions(opts: EngineRunOptions, events: EngineEvent[], signal: AbortSignal) {
+/** What every engine operation takes: output, events, cancellation. */
+function baseEngineOptions(opts: EngineRunOptions, events: EngineEvent[], signal: AbortSignal) {
   const progress = opts.progress ?? ((text: string) => process.stderr.write(text));
   return {
     color: "never" as const,
     suppressProgress: opts.ci ?? false,
-    diff: false,
     onEvent: (e: EngineEvent) => events.push(e),
     onOutput: progress,
     onError: progress,
     signal,
+  };
+}
+
+const messageOption = (opts: EngineRunOptions) => (opts.message ? { message: opts.message } : {});
+
+/** Preview and update: the base, plus no diff rendering, the policy packs and the history message. */
+function engineOptions(opts: EngineRunOptions, events: EngineEvent[], signal: AbortSignal) {
+  return {
+    ...baseEngineOptions(opts, events, signal),
+    diff: false,
     ...(opts.policyPacks?.length ? { policyPacks: opts.policyPacks } : {}),
-    ...(opts.message ? { message: opts.message } : {}),
+    ...messageOption(opts),
   };
 }
 
@@ -390,7 +400,7 @@ export async function checkNoChanges(stack: EngineStack, opts: EngineRunOptions)
   } catch (err) {
     if (err instanceof EngineInterruptedError) throw err;
     const changed = diffOfFailure(err);
-    return `a preview right after the update did not come back clean: ${changed ? countsLine(changed.counts) : firstLine(err)}`;
+    return `a preview right after the update did not come back clean: ${changed ? countsLine(changed.counts) : errorLine(err)}`;
   }
 }
 
@@ -402,8 +412,7 @@ export async function refreshPreview(stack: EngineStack, opts: EngineRunOptions)
   let events: EngineEvent[] = [];
   const result = await withEngineRetry("refresh preview", stack.name, (signal) => {
     events = [];
-    const { diff: _diff, policyPacks: _packs, message: _message, ...base } = engineOptions(opts, events, signal) as ReturnType<typeof engineOptions> & { policyPacks?: string[]; message?: string };
-    return stack.refresh({ ...base, previewOnly: true });
+    return stack.refresh({ ...baseEngineOptions(opts, events, signal), previewOnly: true });
   }, opts);
   return { events, changeSummary: { ...(result.summary?.resourceChanges ?? {}) } };
 }
@@ -413,8 +422,7 @@ export async function destroyStack(stack: EngineStack, opts: EngineRunOptions): 
   let events: EngineEvent[] = [];
   const result = await withEngineRetry("destroy", stack.name, (signal) => {
     events = [];
-    const { diff: _diff, policyPacks: _packs, ...base } = engineOptions(opts, events, signal) as ReturnType<typeof engineOptions> & { policyPacks?: string[] };
-    return stack.destroy(base);
+    return stack.destroy({ ...baseEngineOptions(opts, events, signal), ...messageOption(opts) });
   }, opts);
   return { events, changeSummary: { ...(result.summary?.resourceChanges ?? {}) } };
 }
@@ -447,7 +455,7 @@ export async function pinLiveVersions(stack: Pick<EngineStack, "setAllConfig">, 
 }
 
 /** "api v7, auth v3". */
-export function versionsLine(versions: FunctionVersions | undefined): string {
+export function versionsLine(versions: FunctionVersions | null | undefined): string {
   return versions ? ALIASED_FUNCTIONS.map((fn) => `${fn} v${versions[fn]}`).join(", ") : "unknown";
 }
 
@@ -514,11 +522,7 @@ export async function recordDeployedCommit(stack: Pick<EngineStack, "setTag">, c
     await stack.setTag(LAST_DEPLOYED_COMMIT_TAG, commit.toLowerCase());
     return true;
   } catch (err) {
-    log.warn(`could not tag the stack with the deployed commit (${firstLine(err)}); the stack history still names it`);
+    log.warn(`could not tag the stack with the deployed commit (${errorLine(err)}); the stack history still names it`);
     return false;
   }
-}
-
-function firstLine(err: unknown): string {
-  return ((err as Error)?.message ?? String(err)).split("\n")[0];
 }

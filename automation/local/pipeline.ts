@@ -107,31 +107,31 @@ export async function runLocalPipeline(opts: LocalPipelineOptions): Promise<Loca
     // DynamoDB Local's JVM boots in its own process: start the target first and build while it boots.
     // The integrated handler's worker needs the built package and its virtualenv first.
     const outboxDir = opts.outboxDir ?? (opts.serve ? undefined : mkTemp(tempDirs, "outbox-"));
-    const startTarget = (integrated?: LocalTargetOptions["integrated"]) => step(
-      "start local target",
-      () =>
-        startLocalTarget({
-          repoRoot: opts.repoRoot,
-          port: opts.port ?? 0,
-          dbPath: opts.dbPath,
-          outboxDir,
-          ...(opts.frontendOrigins ? { frontendOrigins: opts.frontendOrigins } : {}),
-          admin: { email: admin.email, password: admin.password },
-          // A one-shot run keeps its data in memory and throws it away: a lower bcrypt cost saves a
-          // second per hash there. A served target keeps the production cost.
-          ...(opts.serve ? {} : { bcryptCost: ONE_SHOT_BCRYPT_COST }),
-          env: opts.serve ? {} : { LOG_LEVEL: "warn" },
-          ...(integrated ? { integrated } : {}),
-          log,
-          signal,
-        }),
-      (t) => t.url,
-    );
-    if (selection.kind !== "integrated") {
-      starting = startTarget();
+    const startTarget = (integrated?: LocalTargetOptions["integrated"]) => {
+      starting = step(
+        "start local target",
+        () =>
+          startLocalTarget({
+            repoRoot: opts.repoRoot,
+            port: opts.port ?? 0,
+            dbPath: opts.dbPath,
+            outboxDir,
+            ...(opts.frontendOrigins ? { frontendOrigins: opts.frontendOrigins } : {}),
+            admin: { email: admin.email, password: admin.password },
+            // A one-shot run keeps its data in memory and throws it away: a lower bcrypt cost saves a
+            // second per hash there. A served target keeps the production cost.
+            ...(opts.serve ? {} : { bcryptCost: ONE_SHOT_BCRYPT_COST }),
+            env: opts.serve ? {} : { LOG_LEVEL: "warn" },
+            ...(integrated ? { integrated } : {}),
+            log,
+            signal,
+          }),
+        (t) => t.url,
+      );
       // Settled below in every path; this only keeps an early rejection from being reported as unhandled.
       starting.catch(() => undefined);
-    }
+    };
+    if (selection.kind !== "integrated") startTarget();
 
     let integratedRun: LocalTargetOptions["integrated"];
     const integration = await step(
@@ -165,10 +165,7 @@ export async function runLocalPipeline(opts: LocalPipelineOptions): Promise<Loca
     );
     result.handler.used = selection.kind;
     reports.integration = writeReport(opts.reportsDir, REPORT_FILES.integration, integration);
-    if (integratedRun) {
-      starting = startTarget(integratedRun);
-      starting.catch(() => undefined);
-    }
+    if (integratedRun) startTarget(integratedRun);
 
     target = await starting!;
     targetReady = new Date();

@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import { type Logger, silentLogger } from "../command";
+import { normalizeName } from "../sync/requirements";
 import { LocalTargetError } from "./errors";
 import type { ProxyHandler } from "./gateway";
 
@@ -45,8 +46,6 @@ interface Requirement {
   spec: string;
 }
 
-const normalise = (name: string) => name.toLowerCase().replace(/[-_.]+/g, "-");
-
 function parseRequirements(text: string): Requirement[] {
   const out: Requirement[] = [];
   for (const raw of text.split("\n")) {
@@ -80,7 +79,7 @@ function pipEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 function installedVersions(python: string, env: NodeJS.ProcessEnv): Promise<Map<string, string>> {
   return run(python, ["-m", "pip", "list", "--format", "json"], pipEnv(env)).then(({ output }) => {
     const list = JSON.parse(output.slice(output.indexOf("["))) as Array<{ name: string; version: string }>;
-    return new Map(list.map((p) => [normalise(p.name), p.version]));
+    return new Map(list.map((p) => [normalizeName(p.name), p.version]));
   });
 }
 
@@ -115,25 +114,25 @@ export async function ensureVenv(opts: { requirementsText: string; python?: stri
   if (made.code !== 0) throw new LocalTargetError(`cannot create a virtualenv with ${executable}: ${made.output.trim().split("\n").pop()}`);
 
   const requirements = parseRequirements(opts.requirementsText);
-  const pip = (lines: string[]) => run(python, ["-m", "pip", "install", "--retries", "0", "--disable-pip-version-check", "--no-input", ...lines], pipEnv(env), opts.signal);
+  const pip = (lines: string[]) => run(python, ["-m", "pip", "install", ...lines], pipEnv(env), opts.signal);
   let result = await log.step(`pip install ${requirements.length} exact requirements (host Python ${pythonVersion})`, () => pip(requirements.map((r) => r.line)));
   const missing = new Set<string>();
   if (result.code !== 0) {
     log.warn(`the package index cannot give every exact pin (${unavailableName(result.output) ?? "see pip's output"}): installing the newest available versions instead`);
     // Relax every pin: a newer pin elsewhere may need newer neighbours, so relaxing one at a time does not converge.
     for (let round = 0; round <= requirements.length; round++) {
-      const lines = requirements.filter((r) => !missing.has(normalise(r.name))).map((r) => r.name);
+      const lines = requirements.filter((r) => !missing.has(normalizeName(r.name))).map((r) => r.name);
       result = await pip(lines);
       if (result.code === 0) break;
       const absent = unavailableName(result.output);
-      if (!absent || missing.has(normalise(absent))) throw new LocalTargetError(`pip cannot install the app's requirements: ${result.output.trim().split("\n").filter((l) => l.startsWith("ERROR")).pop() ?? "see pip's output"}`);
-      missing.add(normalise(absent));
+      if (!absent || missing.has(normalizeName(absent))) throw new LocalTargetError(`pip cannot install the app's requirements: ${result.output.trim().split("\n").filter((l) => l.startsWith("ERROR")).pop() ?? "see pip's output"}`);
+      missing.add(normalizeName(absent));
     }
   }
   const versions = await installedVersions(python, env);
   const substitutions: Substitution[] = [];
   for (const r of requirements) {
-    const used = versions.get(normalise(r.name)) ?? null;
+    const used = versions.get(normalizeName(r.name)) ?? null;
     const pinned = /^==\s*([^,\s]+)$/.exec(r.spec)?.[1];
     const differs = used === null ? true : pinned !== undefined ? pinned !== used : Boolean(r.spec) && !(await satisfies(python, r.line, env));
     if (differs) substitutions.push({ name: r.name, requested: r.line, used });

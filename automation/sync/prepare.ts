@@ -12,10 +12,9 @@ import { repoPaths } from "../shared/paths";
 import { describeErrors, type MergeReport, mergeRequirements, readRequirementsFile, readShimRequirements, renderRequirements } from "./requirements";
 import { type HandlerKind, type HandlerPreference, listFiles, selectHandler, type SyncMetadata } from "../shared/select";
 import { MERGE_REPORT_FILE } from "./sync";
-import { appReads, describeUnknownVariables, INTEGRATED_PLATFORM, INTEGRATED_PYTHON_VERSION, type IntegratedMarker, type IntegratedPlan, integratedPlan, integratedPythonVersion, SHIM_FILE } from "../shared/integrated";
+import { appReads, describeUnknownVariables, INTEGRATED_PLATFORM, type IntegratedMarker, type IntegratedPlan, integratedPlan, integratedPythonVersion, SHIM_FILE } from "../shared/integrated";
 
 export { INTEGRATED_PLATFORM, type IntegratedMarker, SHIM_FILE } from "../shared/integrated";
-export const DEFAULT_PYTHON_VERSION = INTEGRATED_PYTHON_VERSION;
 export const INTEGRATION_REPORT_FILE = "api-integration.json";
 
 export interface IntegrationReport {

@@ -3,14 +3,13 @@
 // requirement or path parameter, and — when the document shows a login and a people collection with
 // create/read/delete — a write cycle through the app's own routes that always removes its test person.
 import { randomUUID } from "node:crypto";
-import { type ProbeResponse, type Runner, SMOKE_PERSON_FIRST_NAME, type SmokeOptions } from "./probe-runner";
+import { field, type ProbeResponse, type Runner, SMOKE_PERSON_FIRST_NAME, type SmokeOptions } from "./probe-runner";
 
 /** email-validator (the app's EmailStr) refuses special-use domains such as .invalid; example.com is reserved too (RFC 2606). */
 export const APP_SMOKE_EMAIL_DOMAIN = "example.com";
 
 type OpenApiDoc = { openapi?: unknown; security?: unknown[]; paths?: Record<string, Record<string, { security?: unknown[]; requestBody?: { required?: boolean } } | undefined>> };
 
-const field = (value: unknown, key: string): unknown => (typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined);
 /** The first string found at any of these paths (`a.b`), for the two revisions' different envelopes. */
 const pick = (value: unknown, paths: string[]): string | undefined => {
   for (const p of paths) {
@@ -19,6 +18,9 @@ const pick = (value: unknown, paths: string[]): string | undefined => {
   }
   return undefined;
 };
+/** Where the two revisions put the access token and the created person's id. */
+const TOKEN_PATHS = ["access_token", "accessToken", "data.accessToken", "data.access_token"];
+const PERSON_ID_PATHS = ["id", "data.id", "person.id", "data.person.id"];
 
 function checkAppHealth(res: ProbeResponse): string | undefined {
   const status = field(res.json, "status") ?? field(field(res.json, "data"), "status");
@@ -73,8 +75,8 @@ export async function runIntegratedProbes(runner: Runner, opts: SmokeOptions): P
       check: (res) => (res.headers["x-amzn-errortype"] ? `answered by the gateway (${String(res.headers["x-amzn-errortype"])}), not the app` : undefined),
     });
   }
-  const routes = writeCycleRoutes(doc);
   if (!opts.write || !opts.credentials) return;
+  const routes = writeCycleRoutes(doc);
   if (!routes) {
     runner.skip({ name: "write: app login + create", method: "POST", path: "/auth/login", expected: [200], critical: false }, "the app's OpenAPI shows no login with a people create, read and a delete that needs no request body (the cycle must be able to remove its test person)");
     return;
@@ -86,9 +88,9 @@ async function appWriteCycle(runner: Runner, routes: { login: string; collection
   const login = await runner.run({
     name: "write: admin login through the app", method: "POST", path: routes.login, expected: [200], critical: true, idempotent: true,
     body: { email: credentials.email, password: credentials.password },
-    check: (res) => (pick(res.json, ["access_token", "accessToken", "data.accessToken", "data.access_token"]) ? undefined : "response has no access token"),
+    check: (res) => (pick(res.json, TOKEN_PATHS) ? undefined : "response has no access token"),
   });
-  const token = pick(login.response?.json, ["access_token", "accessToken", "data.accessToken", "data.access_token"]);
+  const token = pick(login.response?.json, TOKEN_PATHS);
   if (!token) return;
   const auth = { Authorization: `Bearer ${token}` };
   const email = `smoke+${randomUUID()}@${APP_SMOKE_EMAIL_DOMAIN}`;
@@ -102,9 +104,9 @@ async function appWriteCycle(runner: Runner, routes: { login: string; collection
         firstName: SMOKE_PERSON_FIRST_NAME, lastName: "Run", email, phone: "", dateOfBirth: "2000-01-01",
         address: { street: "-", city: "-", state: "-", postalCode: "00000", zipCode: "00000", country: "-" },
       },
-      check: (res) => (pick(res.json, ["id", "data.id", "person.id", "data.person.id"]) ? undefined : "response has no person id"),
+      check: (res) => (pick(res.json, PERSON_ID_PATHS) ? undefined : "response has no person id"),
     });
-    id = pick(create.response?.json, ["id", "data.id", "person.id", "data.person.id"]);
+    id = pick(create.response?.json, PERSON_ID_PATHS);
     if (!id) return;
     await runner.run({
       name: "write: read test person through the app", method: "GET", path: itemPath(id), expected: [200], critical: true, idempotent: true, headers: auth,

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { silentLogger, writeReport } from "../command";
 import { REPORT_FILES } from "./reports";
 import {
-  field, header, normaliseBaseUrl, normaliseOrigin, type ProbeResponse, type ProbeResult, Runner, SMOKE_EMAIL_DOMAIN,
+  field, header, normaliseBaseUrl, normaliseOrigin, type ProbeResponse, Runner, SMOKE_EMAIL_DOMAIN,
   SMOKE_PERSON_FIRST_NAME, SmokeConfigError, type SmokeOptions, type SmokeProbe, type SmokeReport,
 } from "./probe-runner";
 import { runIntegratedProbes } from "./smoke-integrated";
